@@ -1,0 +1,121 @@
+"""The contract between a cortex backend and the rest of the system.
+
+A cortex is one generic learning algorithm. Every backend (rate: numpy; spiking: Brian2) carries a
+leading *replica* axis of size K: replica k is an independent network built from its own seed, so K
+seeds run as one batched network. Nothing here imports numpy-heavy backends or Brian2.
+
+Two ways to drive a cortex:
+
+* ``run_sequence(inputs, active)``: open loop. The input is known ahead (grammar streams). After each
+  input symbol the cortex predicts the next one; while plastic it learns online from its own
+  prediction error (the next input is the teacher). No per-step callback.
+* ``run(steps, exchange)``: closed loop. The cortex owns the clock and calls ``exchange`` once per
+  environment step with its output; ``exchange`` returns the next input and the modulators
+  (dopamine, supervisory errors) that the subcortex computed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+
+@dataclass
+class CortexOutput:
+    """What the cortex emits at one environment step, per replica (leading axis K).
+
+    next_input:   (K, n_inputs)  predicted distribution of the next input (rows sum to 1), or None
+    assessments:  (K, n_signals) predictions of each innate signal ("thought assessors")
+    value:        (K,)           critic's value estimate
+    action_prefs: (K, n_actions) actor's preferences (logits); the runner/world samples the action
+    activity:     (K, n_sample)  activity of the recorded sample of units (rate) or filtered spikes
+    """
+
+    next_input: np.ndarray | None = None
+    assessments: np.ndarray | None = None
+    value: np.ndarray | None = None
+    action_prefs: np.ndarray | None = None
+    activity: np.ndarray | None = None
+
+
+@dataclass
+class Modulators:
+    """Signals the subcortex sends up, per replica.
+
+    dopamine:    (K,)           reward prediction error (TD error), dimensionless
+    supervisory: (K, n_signals) per-signal supervisory error: sensed value minus the assessor's
+                                prediction, NaN where the subcortex sensed nothing this step
+    plastic:     (K,) bool      plasticity gate per replica (False freezes all learning)
+    """
+
+    dopamine: np.ndarray
+    supervisory: np.ndarray
+    plastic: np.ndarray
+
+
+@dataclass
+class Exchange:
+    """What ``exchange`` returns to the cortex for the next step.
+
+    inputs:    (K, n_inputs) float input vector for the next step (see cortex.encoding)
+    modulators: Modulators for the step just taken
+    action:    (K,) int action the world executed (actor learns on this one), -1 for none
+    done:      (K,) bool replica has finished its phase (its state then stays frozen)
+    """
+
+    inputs: np.ndarray
+    modulators: Modulators
+    action: np.ndarray
+    done: np.ndarray
+
+
+@dataclass
+class SequenceOutput:
+    """Open-loop result for a chunk of T steps.
+
+    probs:    (K, T, n_inputs) predicted distribution of the input at t+1 given inputs up to t
+    activity: (K, T, n_sample) activity of the recorded sample of units
+    extra:    backend-specific traces, each (K, T, ...) or event arrays; recorded as-is
+    """
+
+    probs: np.ndarray
+    activity: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+ExchangeFn = Callable[[int, CortexOutput], Exchange]
+
+
+@runtime_checkable
+class Cortex(Protocol):
+    """Interface every backend implements. Shapes carry the replica axis K first."""
+
+    n_replicas: int
+    n_inputs: int
+    #: names of the traces this backend can record (e.g. "activity", "spikes", "v")
+    probes: tuple[str, ...]
+    #: codegen target or "numpy"; recorded in meta.json
+    target: str
+
+    def reset(self, seeds: Sequence[int]) -> None:
+        """(Re)build all state from one seed per replica."""
+
+    def set_plasticity(self, on: bool) -> None:
+        """Switch all learning (recurrent, readouts, assessors, actor/critic) on or off."""
+
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
+        """Open loop: feed (K, T) int symbols; ``active`` (K, T) False marks padding steps at which
+        a replica's state and weights must not change. Continues from the previous call's state."""
+
+    def run(self, steps: int, exchange: ExchangeFn, first_inputs: np.ndarray) -> None:
+        """Closed loop for ``steps`` environment steps, calling ``exchange`` once per step."""
+
+
+class NumericalError(FloatingPointError):
+    """A NaN or Inf appeared in the cortex state; carries the step where it appeared."""
+
+    def __init__(self, step: int, where: str):
+        super().__init__(f"non-finite value in {where} at step {step}")
+        self.step = step
+        self.where = where

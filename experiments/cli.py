@@ -1,0 +1,135 @@
+"""The ``neurosteer`` command (also ``python -m experiments``).
+
+Exit codes: 0 done; 1 a run (or some sweep runs) failed, traceback in the run directory;
+2 bad input (config, path, override), every problem listed as ``FILE: key.path: message``,
+and nothing written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurosteer", description=(
+        "Simulate a hand-coded subcortex steering a self-learning cortex, from YAML experiments."))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check an experiment file and print its resolved config")
+    p.add_argument("config", help="experiment YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a key (repeatable), e.g. --set cortex.n_units=64")
+    p.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+    p = sub.add_parser("run", help="run an experiment; writes a run directory")
+    p.add_argument("config", help="experiment YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                   help="override a key (repeatable), e.g. --set phases.train.strings=500")
+    p.add_argument("--out", help="run directory to create (default: runs/NAME-TIMESTAMP-sSEED)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-plots", action="store_true", help="skip the default plots at the end")
+
+    p = sub.add_parser("plot", help="plot a saved run directory (plots/ and report.md)")
+    p.add_argument("run_dir")
+    p.add_argument("--only", help="comma-separated plot names")
+    p.add_argument("--format", default="png", choices=("png", "pdf", "svg"))
+
+    p = sub.add_parser("sweep", help="run a parameter sweep on Dask")
+    p.add_argument("sweep", help="sweep YAML file")
+    p.add_argument("--engine", default="local", help="local (default), slurm, pbs, or tcp://HOST:PORT")
+    p.add_argument("--workers", type=int, help="local: worker processes (default: one per core); "
+                                                "slurm/pbs: jobs to start")
+    p.add_argument("--out", help="sweep directory (default: sweeps/NAME)")
+    p.add_argument("--profile", help="site profile YAML with cluster settings (queue, account, ...)")
+    p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("status", help="summarise a sweep directory (also one still running)")
+    p.add_argument("sweep_dir")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return {"validate": _validate, "run": _run, "plot": _plot, "sweep": _sweep, "status": _status}[args.command](args)
+
+
+def _problems(lines) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _validate(args) -> int:
+    import yaml
+
+    from experiments.config import ConfigError, load
+
+    try:
+        spec = load(args.config, args.overrides)
+    except ConfigError as exc:
+        return _problems(exc.problems)
+    if not args.quiet:
+        print(yaml.safe_dump(spec.resolved(), sort_keys=False), end="")
+        print(f"# {args.config}: valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def _run(args) -> int:
+    from experiments.config import ConfigError, load
+    from experiments.runner import OutputDirError, RunFailed, default_out_dir, run_spec
+
+    try:
+        spec = load(args.config, args.overrides)
+    except ConfigError as exc:
+        return _problems(exc.problems)
+    out = args.out or default_out_dir(spec)
+    try:
+        result = run_spec(spec, out, quiet=args.quiet, plots=not args.no_plots, command=sys.argv)
+    except OutputDirError as exc:
+        return _problems([str(exc)])
+    except RunFailed as exc:
+        print(f"run failed: {exc}\n  traceback: {exc.run_dir / 'error.txt'}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if not args.quiet:
+        _print_summary(result)
+    return EXIT_OK
+
+
+def _print_summary(result) -> None:
+    print(f"run directory: {result.run_dir}  ({result.meta['wall_time_s']:.1f} s)")
+    for phase, block in result.metrics.items():
+        shown = [f"{k}={v:.4g}" for k, v in block.items()
+                 if k != "per_replica" and not k.endswith("_chance") and isinstance(v, float)]
+        print(f"  {phase}: " + "  ".join(shown))
+
+
+def _plot(args) -> int:
+    from experiments.plotting import plot_main
+
+    only = [s.strip() for s in args.only.split(",")] if args.only else None
+    return plot_main(args.run_dir, only, args.format)
+
+
+def _sweep(args) -> int:
+    from experiments.sweep import run_sweep
+
+    return run_sweep(args.sweep, out_dir=args.out, engine=args.engine, workers=args.workers,
+                     dry_run=args.dry_run, quiet=args.quiet, profile=args.profile)
+
+
+def _status(args) -> int:
+    from experiments.sweep import status
+
+    text, code = status(args.sweep_dir)
+    print(text)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,430 @@
+"""Experiment YAML -> validated, frozen ``ExperimentSpec``.
+
+Every problem in a file is collected (not just the first) and reported as
+``FILE: key.path: message (line N)``. Components are named in YAML (``world.kind``,
+``cortex.backend`` + ``cortex.model``) and looked up in plain registries; each component owns a
+pydantic ``Params`` model whose field names are the YAML keys. Unknown keys are errors.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from cortex.params import Params
+from experiments.yamlpos import YamlSyntaxError, line_of, load_with_lines
+
+TOP_KEYS = ("name", "description", "seed", "replicas", "world", "cortex", "subcortex", "phases", "recording")
+
+
+class ConfigError(ValueError):
+    """Bad input. ``problems`` holds one ``FILE: key.path: message`` line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Header(Params):
+    """Run-wide keys."""
+
+    name: str = Field("", max_length=120, pattern=r"^[A-Za-z0-9_.\-]*$", description="experiment name (default: the file name)")
+    description: str = Field("", description="one line saying what the experiment asks")
+    seed: int = Field(0, ge=0, lt=2**31, description="base seed; replica k uses seed + k")
+    replicas: int = Field(1, ge=1, le=4096, description="independent seeds run as one batched network")
+
+
+class PhaseSpec(Params):
+    """One phase of an experiment: which world variant, how long, and whether learning is on."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="phase name: train, test, test_long, cue_conflict ...")
+    variant: str = Field("base", description="world variant (a key of world.variants, or 'base')")
+    strings: int | None = Field(None, ge=1, le=10_000_000, description="grammar worlds: strings per replica")
+    trials: int | None = Field(None, ge=1, le=10_000_000, description="foraging world: trials per replica")
+    duration_s: float | None = Field(None, gt=0, le=1e6, description="distal-reward world: simulated seconds")
+    plastic: bool = Field(True, description="learning on (true) or frozen (false) during this phase")
+
+
+class RecordingSpec(Params):
+    """What goes into traces.h5."""
+
+    sample_units: int = Field(16, ge=0, le=4096, description="units whose activity is recorded every step")
+    predictions_steps: int = Field(2000, ge=0, le=10_000_000, description="steps per phase whose full predicted and exact next-symbol distributions are recorded")
+    chunk_steps: int = Field(4096, ge=16, le=1_000_000, description="steps per HDF5 chunk and per write")
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    """A validated world block: base parameters plus named variants (each fully resolved)."""
+
+    kind: str
+    params: BaseModel
+    variants: Mapping[str, BaseModel] = field(default_factory=dict)
+    variant_overrides: Mapping[str, dict] = field(default_factory=dict)
+
+    def variant(self, name: str) -> BaseModel:
+        return self.params if name == "base" else self.variants[name]
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """Everything a run needs, validated. Build with :func:`load` or :func:`validate`."""
+
+    header: Header
+    world: WorldSpec
+    cortex: BaseModel
+    subcortex: BaseModel | None
+    phases: tuple[PhaseSpec, ...]
+    recording: RecordingSpec
+    source: str = "<memory>"
+
+    @property
+    def name(self) -> str:
+        return self.header.name
+
+    @property
+    def seed(self) -> int:
+        return self.header.seed
+
+    @property
+    def replicas(self) -> int:
+        return self.header.replicas
+
+    @property
+    def seeds(self) -> list[int]:
+        """One seed per replica: replica k of seed s equals a one-replica run with seed s + k."""
+        return [self.header.seed + k for k in range(self.header.replicas)]
+
+    def resolved(self) -> dict:
+        """The fully resolved config as plain data; loading it again gives the same spec."""
+        out: dict[str, Any] = self.header.model_dump(mode="json")
+        world = {"kind": self.world.kind, **self.world.params.model_dump(mode="json")}
+        if self.world.variant_overrides:
+            world["variants"] = {k: dict(v) for k, v in self.world.variant_overrides.items()}
+        out["world"] = world
+        out["cortex"] = self.cortex.model_dump(mode="json")
+        if self.subcortex is not None:
+            out["subcortex"] = self.subcortex.model_dump(mode="json")
+        out["phases"] = [p.model_dump(mode="json", exclude_none=True) for p in self.phases]
+        out["recording"] = self.recording.model_dump(mode="json")
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
+    """Read, override and validate an experiment file. Raises :class:`ConfigError`."""
+    source = str(path)
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError([f"{source}: (file): file not found"])
+    if not path.is_file():
+        raise ConfigError([f"{source}: (file): not a file"])
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{source}: (file): cannot read: {exc}"]) from None
+    try:
+        raw, lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        where = f" (line {exc.line})" if exc.line else ""
+        raise ConfigError([f"{source}: (syntax): {exc}{where}"]) from None
+    if raw is None:
+        raise ConfigError([f"{source}: (top level): the file is empty"])
+    problems = Problems(source, lines)
+    if isinstance(raw, dict):
+        apply_overrides(raw, overrides, problems)
+        raw.setdefault("name", path.stem)
+    spec = validate(raw, problems)
+    return spec
+
+
+def loads(text: str, overrides=(), source: str = "<string>") -> ExperimentSpec:
+    """Like :func:`load` for YAML text (notebooks, tests)."""
+    try:
+        raw, lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise ConfigError([f"{source}: (syntax): {exc}"]) from None
+    problems = Problems(source, lines)
+    if isinstance(raw, dict):
+        apply_overrides(raw, overrides, problems)
+    return validate(raw, problems)
+
+
+class Problems:
+    """Collects (key path, message) pairs and formats them with file and line."""
+
+    def __init__(self, source: str, lines: dict | None = None):
+        self.source = source
+        self.lines = lines or {}
+        self.overridden: set[tuple] = set()
+        self.items: list[tuple[tuple, str]] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        self.items.append((tuple(path), message))
+
+    def format(self) -> list[str]:
+        out = []
+        for path, message in self.items:
+            dotted = ".".join(str(p) for p in path) or "(top level)"
+            if any(path[: len(o)] == o for o in self.overridden):
+                where = " (from --set)"
+            else:
+                line = line_of(self.lines, path)
+                where = f" (line {line})" if line else ""
+            out.append(f"{self.source}: {dotted}: {message}{where}")
+        return out
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.format())
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``'cortex.n_units=64'`` -> (['cortex', 'n_units'], 64); the value is read as a YAML scalar."""
+    if "=" not in text:
+        raise ValueError("expected key.path=value")
+    key, value = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise ValueError(f"bad key path '{key}'")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return parts, parsed
+
+
+def apply_overrides(raw: dict, overrides, problems: Problems) -> None:
+    """Apply ``key.path=value`` overrides in place. List items are addressed by index or, for
+    lists of named items (phases), by name: ``phases.train.strings=500``."""
+    for text in overrides:
+        try:
+            parts, value = parse_override(text)
+        except ValueError as exc:
+            problems.add(("--set",), f"'{text}': {exc}")
+            continue
+        node: Any = raw
+        path: list = []
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                index = _list_index(node, part)
+                if index is None:
+                    names = [str(x.get("name")) for x in node if isinstance(x, dict) and "name" in x]
+                    problems.add(tuple(path) + (part,), f"no list item '{part}' (use an index 0..{len(node) - 1}" + (f" or a name: {', '.join(names)})" if names else ")"))
+                    problems.overridden.add(tuple(path) + (part,))
+                    break
+                path.append(index)
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            elif isinstance(node, dict):
+                path.append(part)
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                problems.add(tuple(path), f"--set {text}: cannot set a key inside a {type(node).__name__}")
+                break
+        problems.overridden.add(tuple(path))
+
+
+def _list_index(items: list, part: str) -> int | None:
+    if part.lstrip("-").isdigit():
+        index = int(part)
+        return index if -len(items) <= index < len(items) else None
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return i
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+
+
+def validate(raw: Any, problems: Problems) -> ExperimentSpec:
+    """Validate plain data (already overridden) into an :class:`ExperimentSpec`."""
+    from cortex import model_registry
+    from experiments.worlds import WORLDS
+
+    if not isinstance(raw, dict):
+        problems.add((), f"the top level must be a mapping of keys, got {type(raw).__name__}")
+        problems.raise_if_any()
+    for key in raw:
+        if key not in TOP_KEYS:
+            problems.add((key,), _unknown(key, TOP_KEYS))
+    header = _model(Header, {k: raw[k] for k in ("name", "description", "seed", "replicas") if k in raw}, (), problems)
+    recording = _model(RecordingSpec, _mapping(raw.get("recording", {}), ("recording",), problems), ("recording",), problems)
+
+    world = None
+    world_cls = None
+    world_raw = _mapping(raw.get("world"), ("world",), problems, required=True)
+    if world_raw is not None:
+        kind = world_raw.get("kind")
+        if kind is None:
+            problems.add(("world", "kind"), f"required key is missing; choose from: {', '.join(sorted(WORLDS))}")
+        elif kind not in WORLDS:
+            problems.add(("world", "kind"), _unknown(kind, WORLDS, what="world kind"))
+        else:
+            world_cls = WORLDS[kind]
+            world = _world(world_cls, kind, world_raw, problems)
+
+    cortex = None
+    cortex_raw = _mapping(raw.get("cortex"), ("cortex",), problems, required=True)
+    if cortex_raw is not None:
+        registry = model_registry()
+        backend, model = cortex_raw.get("backend"), cortex_raw.get("model")
+        backends = sorted({b for b, _ in registry})
+        if backend not in backends:
+            problems.add(("cortex", "backend"), _unknown(backend, backends, what="backend") if backend else f"required key is missing; choose from: {', '.join(backends)}")
+        elif (backend, model) not in registry:
+            models = sorted(m for b, m in registry if b == backend)
+            problems.add(("cortex", "model"), _unknown(model, models, what=f"{backend} model") if model else f"required key is missing; choose from: {', '.join(models)}")
+        else:
+            cortex = _model(registry[(backend, model)][0], cortex_raw, ("cortex",), problems)
+
+    subcortex = None
+    family = getattr(world_cls, "family", None)
+    if "subcortex" in raw:
+        if family is not None and family != "closed_loop":
+            problems.add(("subcortex",), f"not used by {family} worlds (world.kind: {world.kind if world else '?'}); remove it")
+        elif family == "closed_loop":
+            subcortex = _model(_subcortex_params(), _mapping(raw["subcortex"], ("subcortex",), problems), ("subcortex",), problems)
+    elif family == "closed_loop":
+        subcortex = _subcortex_params()()
+
+    phases = _phases(raw.get("phases"), world, world_cls, problems)
+    if cortex is not None and recording is not None and recording.sample_units > cortex.n_units:
+        problems.add(("recording", "sample_units"), f"{recording.sample_units} exceeds cortex.n_units ({cortex.n_units})")
+    problems.raise_if_any()
+    return ExperimentSpec(header=header, world=world, cortex=cortex, subcortex=subcortex, phases=phases,
+                          recording=recording, source=problems.source)
+
+
+def _subcortex_params():
+    from subcortex.params import SubcortexParams
+
+    return SubcortexParams
+
+
+def _world(world_cls, kind: str, world_raw: dict, problems: Problems) -> WorldSpec | None:
+    base_raw = {k: v for k, v in world_raw.items() if k not in ("kind", "variants")}
+    base = _model(world_cls.Params, base_raw, ("world",), problems)
+    variants, overrides = {}, {}
+    variants_raw = _mapping(world_raw.get("variants", {}), ("world", "variants"), problems)
+    for name, over in (variants_raw or {}).items():
+        path = ("world", "variants", name)
+        if name == "base":
+            problems.add(path, "'base' is reserved for the world's own parameters")
+            continue
+        over = _mapping(over, path, problems)
+        if over is None:
+            continue
+        bad = [k for k in over if k in ("kind", "variants")]
+        for k in bad:
+            problems.add(path + (k,), "a variant cannot change this key")
+        merged = {**base_raw, **{k: v for k, v in over.items() if k not in bad}}
+        # errors in keys the variant did not write belong to the base block and are reported there
+        before = len(problems.items)
+        params = _model(world_cls.Params, merged, path, problems)
+        problems.items[before:] = [(p, m) for p, m in problems.items[before:] if len(p) <= len(path) or p[len(path)] in over]
+        if params is not None:
+            variants[name] = params
+            overrides[name] = over
+    if base is None:
+        return None
+    return WorldSpec(kind=kind, params=base, variants=variants, variant_overrides=overrides)
+
+
+def _phases(raw, world, world_cls, problems: Problems) -> tuple[PhaseSpec, ...]:
+    if raw is None:
+        problems.add(("phases",), "required key is missing: a list of phases (name, length, plastic)")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        problems.add(("phases",), "must be a non-empty list of phases")
+        return ()
+    length_key = getattr(world_cls, "phase_length", None)
+    seen: set[str] = set()
+    phases = []
+    for i, item in enumerate(raw):
+        phase = _model(PhaseSpec, _mapping(item, ("phases", i), problems), ("phases", i), problems)
+        if phase is None:
+            continue
+        if phase.name in seen:
+            problems.add(("phases", i, "name"), f"duplicate phase name '{phase.name}'")
+        seen.add(phase.name)
+        if world is not None and phase.variant != "base" and phase.variant not in world.variants:
+            choices = ["base", *world.variants]
+            problems.add(("phases", i, "variant"), _unknown(phase.variant, choices, what="variant"))
+        if length_key is not None:
+            if getattr(phase, length_key) is None:
+                problems.add(("phases", i, length_key), f"required for {world.kind if world else 'this'} worlds")
+            for other in ("strings", "trials", "duration_s"):
+                if other != length_key and getattr(phase, other) is not None:
+                    problems.add(("phases", i, other), f"not used by this world; use '{length_key}'")
+        phases.append(phase)
+    return tuple(phases)
+
+
+def _mapping(value, path: tuple, problems: Problems, required: bool = False):
+    if value is None:
+        if required:
+            problems.add(path, "required key is missing")
+        return None if required else {}
+    if not isinstance(value, dict):
+        problems.add(path, f"must be a mapping of keys, got {type(value).__name__} {value!r}"[:200])
+        return None
+    return value
+
+
+def _model(cls: type[BaseModel], data, path: tuple, problems: Problems):
+    if data is None:
+        return None
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            problems.add(path + loc, _message(cls, loc, err))
+        return None
+
+
+def _message(cls, loc: tuple, err: dict) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return _unknown(str(loc[-1]), _fields_at(cls, loc[:-1]))
+    if kind == "missing":
+        return "required key is missing"
+    msg = err["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        msg = msg.removeprefix(prefix)
+    if "input" in err and kind not in ("value_error",) and not isinstance(err["input"], (dict, list)):
+        msg += f" (got {err['input']!r})"
+    return msg
+
+
+def _fields_at(cls, loc: tuple) -> list[str]:
+    """Field names of the (nested) model at ``loc``, for did-you-mean suggestions."""
+    for part in loc:
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
+            return []
+        ann = cls.model_fields[part].annotation
+        cls = ann if isinstance(ann, type) else next((a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
+
+
+def _unknown(key, choices, what: str = "key") -> str:
+    choices = [str(c) for c in choices]
+    close = difflib.get_close_matches(str(key), choices, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else (f"; known: {', '.join(sorted(choices))}" if choices else "")
+    return f"unknown {what} '{key}'{hint}"

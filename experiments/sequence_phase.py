@@ -1,0 +1,134 @@
+"""One phase of an open-loop sequence experiment (grammar streams).
+
+The stream is known ahead, so the cortex gets it in blocks of whole strings (no per-step
+callback); strings are concatenated without resetting the cortex. Replicas draw their own strings,
+so their streams differ in length: shorter ones are padded, and padding steps change nothing.
+Memory stays bounded: one block per replica is alive at a time, metrics accumulate online and
+traces are appended to HDF5 block by block.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from experiments.metrics.sequence import SequenceScorer
+from experiments.worlds import WORLDS
+from experiments.worlds.grammar_base import GrammarString
+
+STREAM_SEED = 1        # SeedSequence key of the world's string stream (per replica, per phase)
+BLOCK_STRINGS = 128    # strings per replica handed to the cortex at once
+
+FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len")
+
+
+def stack(parts: list, n_symbols: int) -> tuple[dict, np.ndarray]:
+    """Per-replica GrammarStrings -> dict of (K, T, ...) arrays padded to the longest, and the
+    (K, T) mask of real (non-padding) steps."""
+    K, T = len(parts), max(len(p) for p in parts)
+    out = {
+        "symbols": np.zeros((K, T), np.int64), "next_dist": np.zeros((K, T, n_symbols)),
+        "state": np.zeros((K, T), np.int64), "depth": np.zeros((K, T), np.int64),
+        "group": np.full((K, T), -1, np.int64), "deterministic": np.zeros((K, T), bool),
+        "alt": np.full((K, T), -1, np.int64), "string_id": np.full((K, T), -1, np.int64),
+        "string_len": np.zeros((K, T), np.int64),
+    }
+    active = np.zeros((K, T), bool)
+    for k, part in enumerate(parts):
+        L = len(part)
+        active[k, :L] = True
+        for name in FIELDS:
+            out[name][k, :L] = getattr(part, name)
+    return out, active
+
+
+def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
+    """Run ``phase`` (``phase.strings`` strings per replica); returns (per-replica metrics,
+    chance levels, number of steps of the longest replica)."""
+    spec, K = ctx.spec, ctx.spec.replicas
+    grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
+    n = len(grammar.symbols)
+    if ctx.cortex is None:
+        from cortex import make_cortex
+
+        ctx.cortex = make_cortex(spec.cortex, n_inputs=n, n_replicas=K, sample_units=spec.recording.sample_units)
+        ctx.cortex.reset(ctx.seeds)
+        ctx.recorder.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
+                          step_ms=getattr(spec.cortex, "step_ms", 1.0))
+    cortex, rec = ctx.cortex, ctx.recorder
+    cortex.set_plasticity(phase.plastic)
+    rec.phase(phase.name, kind="sequence", start_step=ctx.start_step, plastic=phase.plastic,
+              variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
+
+    rngs = [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, ctx.phase_index])) for s in ctx.seeds]
+    threshold = ctx.state.get("train_max_len") if grammar.length_generalization else None
+    scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
+    max_len = np.zeros(K, np.int64)
+
+    def draw(remaining: int):
+        b = min(BLOCK_STRINGS, remaining)
+        return ([grammar.sample_many(rng, b) for rng in rngs], b) if b > 0 else (None, 0)
+
+    done_steps, recorded = 0, 0
+    block, b = draw(phase.strings)
+    remaining = phase.strings - b
+    with ctx.progress(phase.strings, phase.name) as bar:
+        while block is not None:
+            following, b_next = draw(remaining)
+            remaining -= b_next
+            arrays, active = stack(block, n)
+            # the symbol that follows each position; the first symbol of the next block follows the
+            # last one; after the phase's last symbol nothing follows (-1: not scored)
+            nxt = np.full(active.shape, -1, np.int64)
+            for k, part in enumerate(block):
+                L = len(part)
+                nxt[k, : L - 1] = part.symbols[1:]
+                if following is not None:
+                    nxt[k, L - 1] = following[k].symbols[0]
+                max_len[k] = max(max_len[k], int(part.string_len.max()))
+            out = cortex.run_sequence(arrays["symbols"], active)
+            scorer.update(out.probs, GrammarString(**arrays), nxt, active)
+            _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded)
+            _record_strings(rec, phase.name, scorer.pop_strings(), K)
+            recorded += active.shape[1]
+            done_steps += active.shape[1]
+            bar.update(b)
+            block, b = following, b_next
+    if phase.plastic:
+        previous = ctx.state.get("train_max_len")
+        ctx.state["train_max_len"] = max_len if previous is None else np.maximum(previous, max_len)
+    return scorer.result(), scorer.chance(), done_steps
+
+
+def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int) -> None:
+    p_next = np.take_along_axis(out.probs, np.clip(nxt, 0, None)[..., None], axis=2)[..., 0]
+    surprisal = np.where(active & (nxt >= 0), -np.log(np.clip(p_next, 1e-12, None)), np.nan)
+    rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16), description="input symbol id (-1: padding)")
+    rec.append(phase, "surprisal", surprisal.astype(np.float32), units="nats", description="-log p(next symbol)")
+    rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8), description="long-range group of the next symbol (-1: none)")
+    rec.append(phase, "depth", arrays["depth"].astype(np.int16), description="counter / stack / embedding depth")
+    if out.activity is not None and out.activity.size:
+        rec.append(phase, "activity", out.activity.astype(np.float32), description="activity of the recorded sample of units")
+    for name, value in (out.extra or {}).items():
+        value = np.asarray(value)
+        if value.ndim == 1:
+            rec.append_events(phase, name, value)
+        else:
+            rec.append(phase, name, value)
+    if pred_budget > 0:
+        t = min(pred_budget, active.shape[1])
+        rec.append(phase, "pred", out.probs[:, :t].astype(np.float32), description="predicted next-symbol distribution")
+        rec.append(phase, "optimal", arrays["next_dist"][:, :t].astype(np.float32), description="exact next-symbol distribution")
+
+
+def _record_strings(rec, phase: str, strings: dict, K: int) -> None:
+    """Per-string learning-curve series, appended as (K, n_strings) datasets."""
+    replica = strings["replica"]
+    if replica.size == 0:
+        return
+    counts = np.bincount(replica, minlength=K)
+    m = int(counts.min())
+    order = np.lexsort((strings["string_id"], replica))
+    for name, units in (("cross_entropy", "nats"), ("kl", "nats"), ("longrange_correct", "fraction"), ("all_correct", "bool"), ("string_len", "symbols")):
+        values = strings[name][order]
+        # every replica completes the same number of strings per block; keep shapes rectangular anyway
+        per = np.stack([values[replica[order] == k][:m] for k in range(K)]).astype(np.float32)
+        rec.append(phase, f"strings/{name if name != 'kl' else 'kl_to_optimal'}", per, units=units)
