@@ -1,0 +1,110 @@
+"""Subject-verb number agreement across centre-embedded relative clauses.
+
+N1 [that N2 [that N3 V3] V2] V1 E: each verb must agree in number with its own subject, and the
+main verb V1 with a noun several words and clauses back (the agreement test of Linzen et al.
+2016 and Lakretz et al. 2019, here in a toy language).
+"""
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, layout
+
+
+class AgreementParams(GrammarParams):
+    """Agreement grammar parameters."""
+
+    n_nouns: int = Field(4, ge=1, le=1000, description="nouns per number (as many singular as plural)")
+    n_verbs: int = Field(4, ge=1, le=1000, description="verbs per number (as many singular as plural)")
+    max_depth: int = Field(2, ge=0, le=20, description="largest number of nested relative clauses in a sentence")
+    p_embed: float = Field(0.5, ge=0, le=1, description="probability that a noun opens another relative clause (while below max_depth)")
+    p_plural: float = Field(0.5, ge=0, le=1, description="probability that a noun is plural")
+
+
+class Agreement(Grammar):
+    """Centre-embedded agreement grammar (``kind: agreement``).
+
+    Symbols: ``N{i}sg`` (i < n_nouns), ``N{i}pl``, ``V{i}sg``, ``V{i}pl``, ``that``, ``E``.
+    A sentence with m relative clauses reads N_0 that N_1 ... that N_m V_m ... V_1 V_0 E, where V_j
+    agrees in number with N_j; m is geometric (continue with p_embed) capped at max_depth.
+    ``depth``: subjects still waiting for their verb. ``state``: number of the subject on top of
+    that stack (0 none, 1 singular, 2 plural). Long-range test: groups ({singular verbs},
+    {plural verbs}), marked where the next symbol is a verb. ``deterministic``: after a verb (the
+    next verb's number, or E after the main verb, is fixed; the exact verb only if n_verbs = 1).
+    Alteration: the main verb V_0 with its number flipped (the dependency that crosses every
+    embedding).
+    """
+
+    Params = AgreementParams
+
+    def __init__(self, params: AgreementParams):
+        super().__init__(params)
+        nn, nv = params.n_nouns, params.n_verbs
+        self.symbols = (*(f"N{i}sg" for i in range(nn)), *(f"N{i}pl" for i in range(nn)),
+                        *(f"V{i}sg" for i in range(nv)), *(f"V{i}pl" for i in range(nv)), "that", "E")
+        self.verb0 = 2 * nn
+        self.that, self.end = 2 * nn + 2 * nv, 2 * nn + 2 * nv + 1
+        self.groups = (tuple(range(self.verb0, self.verb0 + nv)), tuple(range(self.verb0 + nv, self.verb0 + 2 * nv)))
+        self.first_dist = np.zeros(len(self.symbols))
+        self.first_dist[:nn] = (1.0 - params.p_plural) / nn
+        self.first_dist[nn:2 * nn] = params.p_plural / nn
+        d, p = params.max_depth, params.p_embed
+        # P(m = j) = p^j (1 - p) below the cap; the cap takes the remaining mass
+        self.depth_prior = np.r_[p ** np.arange(d) * (1.0 - p), p ** d]
+
+    @property
+    def mean_length(self) -> float:
+        return float(3.0 * (self.depth_prior @ np.arange(len(self.depth_prior))) + 3.0)
+
+    def sample_many(self, rng: np.random.Generator, n_strings: int) -> GrammarString:
+        """``n_strings`` sentences end to end."""
+        prm, nn, nv, v0 = self.params, self.params.n_nouns, self.params.n_verbs, self.verb0
+        m = rng.choice(len(self.depth_prior), size=n_strings, p=self.depth_prior)
+        plural = (rng.random((n_strings, prm.max_depth + 1)) < prm.p_plural).astype(np.int64)
+        noun = rng.integers(nn, size=plural.shape) + nn * plural
+        verb = v0 + rng.integers(nv, size=plural.shape) + nv * plural
+        lengths = 3 * m + 3
+        sid, pos, _ = layout(lengths)
+        ms = m[sid]
+        is_noun = (pos <= 2 * ms) & (pos % 2 == 0)
+        is_that = (pos < 2 * ms) & (pos % 2 == 1)
+        is_verb = (pos > 2 * ms) & (pos < 3 * ms + 2)
+        # index of the clause a position belongs to: noun/that j, or the subject a verb agrees with
+        clause = np.where(is_verb, 3 * ms + 1 - pos, pos // 2)
+        clause = np.clip(clause, 0, prm.max_depth)
+        symbols = np.full(len(pos), self.end)
+        symbols[is_noun] = noun[sid[is_noun], clause[is_noun]]
+        symbols[is_that] = self.that
+        symbols[is_verb] = verb[sid[is_verb], clause[is_verb]]
+        depth = np.where(is_noun | is_that, clause + 1, np.where(is_verb, clause, 0))
+        top = np.clip(depth - 1, 0, None)
+        state = np.where(depth > 0, 1 + plural[sid, top], 0)
+
+        next_dist = np.zeros((len(pos), len(self.symbols)))
+        rows = np.arange(len(pos))[:, None]
+        # after a noun: 'that' (if below the cap) or a verb agreeing with that noun
+        may_embed = clause < prm.max_depth
+        p_that = np.where(may_embed, prm.p_embed, 0.0)
+        verb_set = v0 + nv * plural[sid, top][:, None] + np.arange(nv)
+        sel = is_noun
+        next_dist[rows[sel], verb_set[sel]] = ((1.0 - p_that[sel]) / nv)[:, None]
+        next_dist[sel, self.that] = p_that[sel]
+        next_dist[is_that] = self.first_dist  # after 'that' comes a noun, drawn as a sentence's first
+        # after a verb: the next subject's verb, or E after the main verb
+        sel = is_verb & (clause > 0)
+        next_dist[rows[sel], verb_set[sel]] = 1.0 / nv
+        next_dist[is_verb & (clause == 0), self.end] = 1.0
+        next_dist[symbols == self.end] = self.first_dist
+
+        following = np.append(symbols[1:], 0)
+        verb_next = (following >= v0) & (following < v0 + 2 * nv)
+        alt = np.full(len(pos), -1, dtype=np.int64)
+        at = np.flatnonzero(pos == 3 * ms)  # just before the main verb
+        flipped = 1 - plural[sid[at], 0]
+        alt[at] = following[at] + nv * (flipped - plural[sid[at], 0])
+        return assemble(
+            lengths, symbols, next_dist, state, depth,
+            group=np.where(verb_next, (following - v0) // nv, -1),
+            deterministic=is_verb & ((next_dist > 0).sum(1) == 1), alt=alt,
+        )
