@@ -1,0 +1,372 @@
+"""Read a saved run directory for plotting: only what a figure draws, in bounded memory.
+
+A run's ``traces.h5`` can hold 10^6 steps of many signals (see ``experiments.recording`` for the
+layout). Figures never need all of it: a line needs at most a few thousand points, a raster or a
+heatmap a short window. :class:`RunReader` therefore reads
+
+* whole-run lines as block means (with the block's min and max) computed slab by slab, so memory
+  stays at one slab whatever the run length; datasets too big even for that (``activity`` of many
+  units) are sampled whole HDF5 chunks at a time, since reading part of a chunk costs the whole chunk;
+* windows (first or last N steps) for heatmaps and membrane potentials;
+* spike events (:mod:`.events`) scanned from the nearer end of the file, with a cap on how many.
+
+Conventions: time inside a phase is the sample index times the dataset's sampling interval
+(``dt_ms`` attribute, else the phase attribute ``<name>_dt_ms``, else known sub-sampled names of
+``distal_reward`` phases, else the phase's ``step_ms``); global time adds the phase start,
+``start_step * step_ms``, so phases line up on one axis. Event datasets are read by
+:mod:`experiments.plotting.events`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+import yaml
+
+MAX_POINTS = 5000  # per line: more points than pixels only costs time
+SLAB_BYTES = 8 << 20  # read this much per h5py call in exact block means
+BYTE_BUDGET = 128 << 20  # above this a block mean samples whole chunks instead of reading all
+
+# Datasets of Izhikevich (2007) phases are recorded slower than the simulation step; these are the
+# intervals when neither the dataset (``dt_ms``) nor the phase (``<name>_dt_ms``, ``weights_dt_s``) says.
+WEIGHT_SERIES = ("rewarded_weight", "other_weights_median", "other_weights_p90")
+DISTAL_SAMPLE_MS = {"dopamine": 10.0, **{name: 1000.0 for name in WEIGHT_SERIES}}
+# Other names the writers use for the same thing (the spiking cortex's probe names).
+ALIASES = {"spikes_t_ms": ("spikes_time_ms",), "spikes_i": ("spikes_index",), "v_mV": ("v_mv",)}
+# Datasets a phase of each kind cannot do without; their absence is reported as a problem.
+REQUIRED = {"sequence": ("input", "surprisal"), "closed_loop": ("reward", "dopamine"),
+            "distal_reward": ("dopamine",)}
+# Not step-aligned by design: per-string or per-trial series, or only the first T' steps.
+NOT_STEP_ALIGNED = ("strings/", "trials/")
+PREFIX_ONLY = ("pred", "optimal")
+
+
+class NotARunDir(ValueError):
+    """The path is not a run directory (no ``config.yaml`` / ``meta.json``)."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One phase of a run as recorded: where it sits on the global time axis."""
+
+    name: str
+    index: int
+    kind: str
+    start_step: int
+    step_ms: float
+    plastic: bool
+    duration_ms: float
+    shift: bool  # True when the world changed at this phase's onset
+
+    @property
+    def start_ms(self) -> float:
+        return self.start_step * self.step_ms
+
+    @property
+    def end_ms(self) -> float:
+        return self.start_ms + self.duration_ms
+
+
+@dataclass
+class Series:
+    """A (K, n) line reduced over blocks of ``stride`` samples; times in global ms at block centres."""
+
+    t_ms: np.ndarray
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    stride: int
+    units: str
+    exact: bool  # False when only some chunks were read (the line is a sample of the run)
+
+
+def decode_attr(value):
+    """Root/phase attributes hold JSON for lists and dicts; bytes for strings in some h5py builds."""
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class RunReader:
+    """Opens a run directory read-only; collects problems instead of failing on partial runs.
+
+    ``problems`` lists, in words, every file or dataset that is missing, unreadable or shorter
+    than the phase it belongs to. Raises :class:`NotARunDir` if ``config.yaml`` or ``meta.json``
+    is missing.
+    """
+
+    def __init__(self, run_dir: str | Path):
+        self.run_dir = Path(run_dir)
+        missing = [n for n in ("config.yaml", "meta.json") if not (self.run_dir / n).is_file()]
+        if not self.run_dir.is_dir() or missing:
+            raise NotARunDir(f"{self.run_dir}: not a run directory (missing {', '.join(missing) or 'directory'})")
+        self.problems: list[str] = []
+        self.config = self._load("config.yaml", yaml.safe_load) or {}
+        self.meta = self._load("meta.json", json.loads) or {}
+        self.metrics = self._load("metrics.json", json.loads) or {}
+        error = self.run_dir / "error.txt"
+        self.error = error.read_text(errors="replace").strip() if error.is_file() else ""
+        self.h5: h5py.File | None = None
+        self.attrs: dict = {}
+        self.phases: list[Phase] = []
+        self._open_traces()
+
+    # -- opening -------------------------------------------------------------------------------
+    def _load(self, name, parse):
+        path = self.run_dir / name
+        if not path.is_file():
+            self.problems.append(f"{name}: missing")
+            return None
+        try:
+            return parse(path.read_text())
+        except Exception as exc:  # a half-written file must not stop the other plots
+            self.problems.append(f"{name}: unreadable ({type(exc).__name__}: {exc})")
+            return None
+
+    def _open_traces(self):
+        path = self.run_dir / "traces.h5"
+        if not path.is_file():
+            self.problems.append("traces.h5: missing")
+            return
+        try:
+            self.h5 = h5py.File(path, "r")
+        except OSError as exc:
+            self.problems.append(f"traces.h5: unreadable, truncated or corrupt ({exc})")
+            return
+        try:
+            self._read_layout()
+        except (OSError, KeyError, ValueError) as exc:  # opens, but its metadata is damaged
+            self.problems.append(f"traces.h5: unreadable layout ({type(exc).__name__}: {exc})")
+
+    def _read_layout(self):
+        self.attrs = {k: decode_attr(v) for k, v in self.h5.attrs.items()}
+        names = self.attrs.get("phases") or sorted(
+            (k for k in self.h5 if isinstance(self.h5[k], h5py.Group)),
+            key=lambda k: int(self.h5[k].attrs.get("index", 0)))
+        variant_before = None
+        for name in names:
+            if name not in self.h5:
+                self.problems.append(f"traces.h5: phase '{name}' missing")
+                continue
+            g = self.h5[name]
+            a = {k: decode_attr(v) for k, v in g.attrs.items()}
+            spec = self._config_phase(name)
+            variant = a.get("world", a.get("variant", spec.get("world", spec.get("variant"))))
+            variant = json.dumps(variant, sort_keys=True) if isinstance(variant, (dict, list)) else variant
+            shift = bool(a.get("shift", variant is not None and variant_before is not None
+                               and variant != variant_before))
+            variant_before = variant if variant is not None else variant_before
+            phase = Phase(name, int(a.get("index", len(self.phases))), str(a.get("kind", "")),
+                          int(a.get("start_step", 0)), float(a.get("step_ms", self.attrs.get("step_ms", 1.0))),
+                          bool(a.get("plastic", True)), 0.0, shift)
+            self.phases.append(phase)
+        self.phases = [self._with_duration(p) for p in self.phases]
+        self._check()
+
+    def _with_duration(self, phase: Phase) -> Phase:
+        durations = [ds.shape[1] * self.sample_ms(phase.name, n) for n, ds in self._step_datasets(phase.name)]
+        expected = self._expected_steps(phase.name)
+        duration = max(durations + [expected * phase.step_ms if expected else 0.0])
+        return Phase(**{**phase.__dict__, "duration_ms": duration})
+
+    def _config_phase(self, name: str) -> dict:
+        """The phase's entry in config.yaml (a list of dicts with ``name``, or a dict by name)."""
+        phases = self.config.get("phases") if isinstance(self.config, dict) else None
+        if isinstance(phases, dict):
+            spec = phases.get(name)
+        else:
+            spec = next((p for p in phases or () if isinstance(p, dict) and p.get("name") == name), None)
+        return spec if isinstance(spec, dict) else {}
+
+    def _expected_steps(self, name: str) -> int | None:
+        """Steps the phase should have: its ``n_steps`` attribute, else the config's ``steps``."""
+        attr = self.h5[name].attrs.get("n_steps") if self.h5 is not None else None
+        if attr is not None:
+            return int(attr)
+        steps = self._config_phase(name).get("steps")
+        return steps if isinstance(steps, int) else None
+
+    def _check(self):
+        """Report required datasets that are absent and step-level datasets cut short."""
+        for phase in self.phases:
+            for need in REQUIRED.get(phase.kind, ()):
+                if not self.has(phase.name, need):
+                    self.problems.append(f"traces.h5: /{phase.name}/{need} missing")
+            for name, ds in self._step_datasets(phase.name):
+                got_ms = ds.shape[1] * self.sample_ms(phase.name, name)
+                if got_ms + self.sample_ms(phase.name, name) <= phase.duration_ms:
+                    want = int(round(phase.duration_ms / self.sample_ms(phase.name, name)))
+                    self.problems.append(f"traces.h5: /{phase.name}/{name} truncated "
+                                         f"({ds.shape[1]} of {want} samples)")
+
+    # -- lookup --------------------------------------------------------------------------------
+    def names(self, phase: str) -> list[str]:
+        """Dataset paths inside a phase group, e.g. ``['reward', 'drives/hunger']``."""
+        if self.h5 is None or phase not in self.h5:
+            return []
+        out: list[str] = []
+        self.h5[phase].visititems(lambda n, obj: out.append(n) if isinstance(obj, h5py.Dataset) else None)
+        return out
+
+    def _step_datasets(self, phase: str):
+        k = int(self.attrs.get("n_replicas", 0)) or None
+        for name in self.names(phase):
+            ds = self.h5[phase][name]
+            if ds.ndim >= 2 and (k is None or ds.shape[0] == k) and not name.startswith(NOT_STEP_ALIGNED) \
+                    and name not in PREFIX_ONLY:
+                yield name, ds
+
+    def _resolve(self, phase: str, name: str) -> str | None:
+        if self.h5 is None or phase not in self.h5:
+            return None
+        group = self.h5[phase]
+        return next((n for n in (name, *ALIASES.get(name, ())) if n in group
+                     and isinstance(group[n], h5py.Dataset)), None)
+
+    def has(self, phase: str, name: str) -> bool:
+        return self._resolve(phase, name) is not None
+
+    def dataset(self, phase: str, name: str) -> h5py.Dataset | None:
+        found = self._resolve(phase, name)
+        return self.h5[phase][found] if found else None
+
+    def phase(self, name: str) -> Phase:
+        return next(p for p in self.phases if p.name == name)
+
+    def with_data(self, *names: str) -> list[Phase]:
+        """Phases holding at least one of ``names``."""
+        return [p for p in self.phases if any(self.has(p.name, n) for n in names)]
+
+    def units(self, phase: str, name: str, default: str = "a.u.") -> str:
+        ds = self.dataset(phase, name)
+        units = decode_attr(ds.attrs.get("units", "")) if ds is not None else ""
+        return str(units) if units else default
+
+    def sample_ms(self, phase: str, name: str) -> float:
+        """Sampling interval of a step-level dataset, in ms."""
+        ds = self.dataset(phase, name)
+        group = self.h5[phase].attrs
+        if ds is not None and "dt_ms" in ds.attrs:
+            return float(ds.attrs["dt_ms"])
+        if f"{name}_dt_ms" in group:
+            return float(group[f"{name}_dt_ms"])
+        if name in WEIGHT_SERIES and "weights_dt_s" in group:
+            return 1e3 * float(group["weights_dt_s"])
+        if decode_attr(group.get("kind", "")) == "distal_reward" and name in DISTAL_SAMPLE_MS:
+            return DISTAL_SAMPLE_MS[name]
+        return float(group.get("step_ms", self.attrs.get("step_ms", 1.0)))
+
+    def origin_ms(self, phase: str, name: str) -> float:
+        """Global time of a step-level dataset's first sample (the phase start unless a
+        ``<name>_t0_ms`` / ``weights_t0_s`` phase attribute says otherwise)."""
+        group, p = self.h5[phase].attrs, self.phase(phase)
+        t0 = group.get(f"{name}_t0_ms")
+        if t0 is None and name in WEIGHT_SERIES and "weights_t0_s" in group:
+            t0 = 1e3 * float(group["weights_t0_s"])
+        if t0 is None:
+            return p.start_ms
+        return float(t0) if float(t0) >= p.start_ms else p.start_ms + float(t0)
+
+    def index_at(self, phase: str, name: str, t_ms: float) -> int:
+        """Index of the sample of ``name`` at global time ``t_ms`` (not clipped above)."""
+        return max(0, int(np.floor((t_ms - self.origin_ms(phase, name)) / self.sample_ms(phase, name))))
+
+    @property
+    def n_replicas(self) -> int:
+        return int(self.attrs.get("n_replicas", self.meta.get("replicas", 1)) or 1)
+
+    @property
+    def total_ms(self) -> float:
+        return max((p.end_ms for p in self.phases), default=0.0)
+
+    # -- reading -------------------------------------------------------------------------------
+    def reduce(self, phase: str, name: str, stride_ms: float | None = None, mask: str | None = None,
+               byte_budget: int = BYTE_BUDGET) -> Series | None:
+        """Block mean, min and max over time of a (K, T, ...) dataset, averaged over trailing axes.
+
+        ``stride_ms`` is the block width (default: the phase cut into at most MAX_POINTS blocks);
+        pass the same value for every phase so blocks are equally wide across the run. ``mask``
+        names a (K, T) dataset: only steps where it is >= 0 count (e.g. long-range positions).
+        """
+        ds = self.dataset(phase, name)
+        if ds is None or ds.ndim < 2 or ds.shape[1] == 0:
+            return None
+        dt = self.sample_ms(phase, name)
+        n = ds.shape[1]
+        stride = max(1, int(round(stride_ms / dt)) if stride_ms else math.ceil(n / MAX_POINTS))
+        masked = self.dataset(phase, mask) if mask else None
+        step_bytes = ds.dtype.itemsize * ds.size // n
+        if n * step_bytes <= byte_budget:
+            starts, means, los, his = self._reduce_all(ds, masked, stride, step_bytes)
+            exact = True
+        else:
+            starts, means, los, his, stride = self._reduce_chunks(ds, masked, step_bytes, byte_budget)
+            exact = False
+        t_ms = self.origin_ms(phase, name) + (starts + (stride - 1) / 2) * dt
+        return Series(t_ms, means, los, his, stride, self.units(phase, name), exact)
+
+    def _reduce_all(self, ds, masked, stride, step_bytes):
+        n = ds.shape[1]
+        slab = max(stride, (SLAB_BYTES // max(1, step_bytes)) // stride * stride)
+        parts = [_block_stats(self._read(ds, masked, a, min(n, a + slab)), stride) for a in range(0, n, slab)]
+        starts = np.arange(0, n, stride)
+        return (starts, *(np.concatenate([p[i] for p in parts], axis=1) for i in range(3)))
+
+    def _reduce_chunks(self, ds, masked, step_bytes, byte_budget):
+        """One point per chunk read, at evenly spaced chunks: the cost of a read is its chunks."""
+        n = ds.shape[1]
+        chunk = ds.chunks[1] if ds.chunks else max(1, (1 << 20) // step_bytes)
+        n_chunks = math.ceil(n / chunk)
+        n_read = max(2, min(n_chunks, byte_budget // max(1, chunk * step_bytes), MAX_POINTS))
+        picks = np.unique(np.linspace(0, n_chunks - 1, n_read).round().astype(int))
+        stats = [_block_stats(self._read(ds, masked, c * chunk, min(n, (c + 1) * chunk)), chunk) for c in picks]
+        return (picks * chunk, *(np.concatenate([s[i] for s in stats], axis=1) for i in range(3)), chunk)
+
+    @staticmethod
+    def _read(ds, masked, a, b):
+        block = np.asarray(ds[:, a:b], dtype=np.float64)
+        if block.ndim > 2:
+            block = block.reshape(block.shape[0], block.shape[1], -1).mean(axis=2)
+        if masked is not None:
+            block[np.asarray(masked[:, a:b]) < 0] = np.nan
+        return block
+
+    def window(self, phase: str, name: str, start: int, stop: int | None = None, replicas=slice(None)):
+        """Raw samples ``[start, stop)`` (negative counts from the end) and their global times in ms."""
+        ds = self.dataset(phase, name)
+        n = ds.shape[1]
+        a, b, _ = slice(start, stop).indices(n)
+        data = np.asarray(ds[replicas, a:b])
+        return self.origin_ms(phase, name) + np.arange(a, b) * self.sample_ms(phase, name), data
+
+    def close(self):
+        if self.h5 is not None:
+            self.h5.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _block_stats(block: np.ndarray, stride: int):
+    """NaN-aware mean, min and max over consecutive blocks of ``stride`` columns of a (K, L) array."""
+    k, length = block.shape
+    pad = (-length) % stride
+    if pad:
+        block = np.concatenate([block, np.full((k, pad), np.nan)], axis=1)
+    blocks = block.reshape(k, -1, stride)
+    with warnings.catch_warnings():  # all-NaN blocks (nothing sensed) are expected: they stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(blocks, axis=2), np.nanmin(blocks, axis=2), np.nanmax(blocks, axis=2)
