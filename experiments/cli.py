@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a parameter sweep on Dask")
     p.add_argument("sweep", help="sweep YAML file")
     p.add_argument("--engine", default="local", help="local (default), slurm, pbs, or tcp://HOST:PORT")
-    p.add_argument("--workers", type=int, help="local: worker processes (default: one per core); "
-                                                "slurm/pbs: jobs to start")
-    p.add_argument("--out", help="sweep directory (default: sweeps/NAME)")
+    p.add_argument("--workers", type=int, help="worker processes (local default: one per core; "
+                                                "slurm/pbs: total across jobs, default cluster.workers or min(runs, 8))")
+    p.add_argument("--out", help="sweep directory (default: runs/sweeps/SWEEP_FILE_STEM)")
     p.add_argument("--profile", help="site profile YAML with cluster settings (queue, account, ...)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -143,6 +143,7 @@ def _run_phases(spec: ExperimentSpec, recorder: Recorder, quiet: bool) -> tuple[
     for index, phase in enumerate(spec.phases):
         ctx.phase_index = index
         per_replica, chance, steps = run_phase(ctx, phase)
+        recorder.attrs(phase.name, n_steps=int(steps))
         ctx.start_step += steps
         metrics[phase.name] = summarize(per_replica, chance)
     cross_phase(metrics, spec.world.kind)

@@ -1,0 +1,312 @@
+"""Parameter sweeps: a sweep file -> validated runs -> executed on Dask -> results.csv.
+
+    neurosteer sweep SWEEP.yaml [--engine local|slurm|pbs|tcp://HOST:PORT] [--workers N]
+                                [--out DIR] [--dry-run] [--profile FILE] [--quiet]
+    neurosteer status SWEEP_DIR
+
+Layout of a sweep directory::
+
+    sweep.yaml       copy of the sweep file as run
+    sweep.json       the runs (id, base, swept values, overrides): what `status` reads
+    runs/<run_id>/   one run directory each (see experiments/sweep_task.py for how it appears)
+    results.csv      one row per run, written at the end of every sweep invocation
+    worker-logs/     batch engines only: the worker jobs' stdout/stderr
+
+Running the same sweep again into the same directory skips the runs that finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from experiments.sweep_spec import (
+    SEED_KEY, Run, Sweep, SweepError, expand, format_override, load_cluster_profile, load_sweep, resolve,
+)
+from experiments.sweep_task import TMP_DIR, execute_run, is_finished
+
+MANIFEST = "sweep.json"
+RESULTS = "results.csv"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _print_problems(problems: list[str]) -> None:
+    for p in problems:
+        print(p, file=sys.stderr)
+
+
+def default_out_dir(sweep_path: Path) -> Path:
+    """Where a sweep goes without --out: runs/sweeps/<sweep file stem> (stable, so resume works)."""
+    return Path("runs") / "sweeps" / Path(sweep_path).stem
+
+
+def plan(sweep_path: Path) -> tuple[Sweep, list[Run]]:
+    """Load, expand and validate a sweep; every run's config is resolved. Raises `SweepError`."""
+    sweep = load_sweep(sweep_path)
+    return sweep, resolve(sweep, expand(sweep))
+
+
+def _manifest(sweep, runs) -> dict:
+    return {
+        "sweep_file": str(sweep.path.resolve()),
+        "params": sweep.param_names,
+        "bases": [str(b) for b in sweep.bases],
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "base": str(r.point.base),
+                "params": r.point.params,
+                "seed": r.seed,
+                "overrides": list(r.point.overrides),
+            }
+            for r in runs
+        ],
+    }
+
+
+def _dry_run_listing(sweep, runs) -> str:
+    fixed = [format_override(k, v) for k, v in sweep.spec.set.items()]
+    lines = [f"{len(runs)} runs" + (f"; every run also sets: {' '.join(fixed)}" if fixed else "")]
+    for r in runs:
+        swept = " ".join(format_override(k, v) for k, v in r.point.params.items())
+        lines.append(f"{r.run_id}  {r.point.base.name}  {swept}")
+    return "\n".join(lines)
+
+
+def run_sweep(
+    sweep_path: Path,
+    out_dir: Optional[Path] = None,
+    engine: str = "local",
+    workers: Optional[int] = None,
+    dry_run: bool = False,
+    quiet: bool = False,
+    profile: Optional[Path] = None,
+) -> int:
+    """Run every point of a sweep file that has not finished yet; write results.csv.
+
+    Returns 0 when every run is done, 1 when some failed (their error.txt paths are printed),
+    2 on bad input (each problem printed as `FILE: key.path: message`; nothing written).
+    """
+    from experiments.sweep_engines import check_engine, merge_options, open_client
+
+    try:
+        problems = check_engine(engine, workers)
+        if problems:
+            raise SweepError(problems)
+        sweep, runs = plan(Path(sweep_path))
+        options = merge_options(load_cluster_profile(profile) if profile else None, sweep.spec.cluster)
+    except SweepError as e:
+        _print_problems(e.problems)
+        return 2
+    if dry_run:
+        print(_dry_run_listing(sweep, runs))
+        return 0
+
+    sweep_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep_path)
+    jobs = pending_jobs(sweep_dir, runs)
+    manifest = _manifest(sweep, runs)
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
+    try:
+        with contextlib.ExitStack() as stack:
+            try:
+                # Connect before writing anything: an unusable cluster is bad input (exit 2).
+                client = stack.enter_context(open_client(engine, options, sweep_dir, workers, len(jobs))) if jobs else None
+            except (OSError, TimeoutError) as e:
+                _print_problems([f"--engine: {engine}: cannot use this cluster: {e}"])
+                return 2
+            except SweepError as e:
+                _print_problems(e.problems)
+                return 2
+            (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(shutil.SameFileError):
+                shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
+            _write_atomic(sweep_dir / MANIFEST, json.dumps(manifest, indent=1))
+            say(f"sweep {sweep.path}: {len(runs)} runs, {len(runs) - len(jobs)} already done -> {sweep_dir}")
+            if jobs:
+                execute(client, jobs, done_before=len(runs) - len(jobs), total=len(runs), quiet=quiet)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish the missing runs", file=sys.stderr)
+        if (sweep_dir / MANIFEST).exists():
+            write_results(sweep_dir)
+        return 130
+
+    write_results(sweep_dir)
+    counts, failed, _ = _scan(sweep_dir, manifest)
+    say(f"done {counts['done']}, failed {counts['failed']}, missing {counts['missing']}; results: {sweep_dir / RESULTS}")
+    if failed:
+        print("failed runs:", file=sys.stderr)
+        for path in failed:
+            print(f"  {path}", file=sys.stderr)
+    return 0 if counts["done"] == len(runs) else 1
+
+
+def pending_jobs(sweep_dir: Path, runs) -> list[dict]:
+    """One task description per run of `runs` that has not finished in `sweep_dir`."""
+    return [
+        {
+            "run_id": r.run_id,
+            "run_dir": str((Path(sweep_dir) / "runs" / r.run_id).resolve()),
+            "base": str(r.point.base),
+            "overrides": list(r.point.overrides),
+            # Brian2 leaks memory across networks and needs the main thread: its runs get their own process
+            "isolate": r.backend == "spiking",
+        }
+        for r in runs
+        if not is_finished(Path(sweep_dir) / "runs" / r.run_id)
+    ]
+
+
+def _running(client) -> int:
+    """Tasks executing now: the scheduler also counts tasks queued on a worker as processing."""
+    nthreads = client.nthreads()
+    return sum(min(len(keys), nthreads.get(w, 1)) for w, keys in client.processing().items())
+
+
+def execute(client, jobs: list[dict], done_before: int, total: int, quiet: bool) -> None:
+    """Submit one task per job and follow them with a progress bar until all have returned.
+
+    `done_before` runs (finished in an earlier invocation) start the bar, so its ETA is honest.
+    """
+    from distributed import as_completed
+    from tqdm import tqdm
+
+    # pure=False: a task is an action with side effects on disk, never a cached value.
+    futures = [client.submit(execute_run, job, key=f"run-{job['run_id']}", pure=False) for job in jobs]
+    counts = {"failed": 0, "running": 0}
+    with tqdm(total=total, initial=done_before, unit="run", disable=quiet, file=sys.stderr) as bar:
+        pending = as_completed(futures)
+        while not pending.is_empty():
+            finished = pending.next_batch(block=False)
+            for fut in finished:
+                try:
+                    counts["failed"] += fut.result()["status"] == "failed"
+                except Exception as e:  # noqa: BLE001 - e.g. KilledWorker: Dask gave up on this run
+                    counts["failed"] += 1
+                    bar.write(f"{fut.key}: {type(e).__name__}: {e}")
+            if not quiet:
+                running = _running(client)
+                if finished or running != counts["running"]:
+                    counts["running"] = running
+                    bar.set_postfix(counts, refresh=False)
+                    bar.update(len(finished))
+                    bar.refresh()
+            time.sleep(0.25)
+
+
+def _load_manifest(sweep_dir: Path) -> dict:
+    path = Path(sweep_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except OSError:
+        raise SweepError([f"{path}: (file): not found; is {sweep_dir} a sweep directory?"]) from None
+    except ValueError as e:
+        raise SweepError([f"{path}: (file): unreadable: {e}"]) from None
+
+
+def _run_state(sweep_dir: Path, run_id: str) -> str:
+    run_dir = Path(sweep_dir) / "runs" / run_id
+    if is_finished(run_dir):
+        return "done"
+    if (run_dir / "error.txt").exists():
+        return "failed"
+    if any((Path(sweep_dir) / "runs" / TMP_DIR).glob(f"{run_id}.*")):
+        return "running"
+    return "missing"
+
+
+def _scan(sweep_dir: Path, manifest: dict) -> tuple[dict[str, int], list[Path], dict[str, str]]:
+    states = {r["run_id"]: _run_state(sweep_dir, r["run_id"]) for r in manifest["runs"]}
+    counts = {k: 0 for k in ("done", "failed", "running", "missing")}
+    for s in states.values():
+        counts[s] += 1
+    failed = [Path(sweep_dir) / "runs" / rid / "error.txt" for rid, s in states.items() if s == "failed"]
+    return counts, failed, states
+
+
+def status(sweep_dir: Path) -> tuple[str, int]:
+    """Summarise a sweep directory from the files on disk; safe while the sweep still runs.
+
+    Returns the text and an exit code: 0 all runs done, 1 some failed or not (yet) done,
+    2 not a sweep directory. "running" counts runs with a temporary directory: in progress, or
+    left by a killed sweep (the next `neurosteer sweep` runs them again).
+    """
+    try:
+        manifest = _load_manifest(sweep_dir)
+    except SweepError as e:
+        return "\n".join(e.problems), 2
+    counts, failed, _ = _scan(sweep_dir, manifest)
+    total = len(manifest["runs"])
+    lines = [
+        f"sweep {manifest['sweep_file']} -> {sweep_dir}",
+        f"total {total}, done {counts['done']}, failed {counts['failed']}, "
+        f"running {counts['running']}, missing {counts['missing']}",
+    ]
+    if failed:
+        lines.append("failed runs:")
+        lines += [f"  {p}" for p in failed]
+    return "\n".join(lines), 0 if counts["done"] == total else 1
+
+
+def _scalar(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return value
+
+
+def write_results(sweep_dir: Path) -> Path:
+    """Write sweep_dir/results.csv from the run directories: one row per run of the manifest.
+
+    Columns: run_id, base (only when the sweep has several), the swept keys, seed, every scalar
+    metric as `phase.metric` (phases in the order the runs report them), wall_time_s, status.
+    """
+    sweep_dir = Path(sweep_dir)
+    manifest = _load_manifest(sweep_dir)
+    _, _, states = _scan(sweep_dir, manifest)
+    rows, metric_columns = [], {}
+    for run in manifest["runs"]:
+        run_dir = sweep_dir / "runs" / run["run_id"]
+        row = {"run_id": run["run_id"], "base": Path(run["base"]).name}
+        row.update({k: _scalar(v) for k, v in run["params"].items() if k != SEED_KEY})
+        row["seed"] = _scalar(run["seed"])
+        if states[run["run_id"]] == "done":
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            for phase, values in metrics.items():
+                if not isinstance(values, dict):
+                    continue
+                for name, value in values.items():
+                    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+                        column = f"{phase}.{name}"
+                        metric_columns[column] = None
+                        row[column] = _scalar(value)
+            try:
+                row["wall_time_s"] = json.loads((run_dir / "meta.json").read_text()).get("wall_time_s", "")
+            except (OSError, ValueError):
+                row["wall_time_s"] = ""
+        row["status"] = states[run["run_id"]]
+        rows.append(row)
+
+    columns = ["run_id"] + (["base"] if len(manifest["bases"]) > 1 else [])
+    columns += [p for p in manifest["params"] if p != SEED_KEY] + ["seed"]
+    columns += list(metric_columns) + ["wall_time_s", "status"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = sweep_dir / RESULTS
+    _write_atomic(path, buf.getvalue())
+    return path

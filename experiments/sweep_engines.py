@@ -1,0 +1,114 @@
+"""Where sweep runs execute: a Dask cluster chosen by name.
+
+- `local`: a `distributed.LocalCluster` with one single-threaded worker process per core;
+- `slurm` / `pbs`: dask-jobqueue `SLURMCluster` / `PBSCluster`, options from the sweep's
+  `cluster:` block (over a site `--profile` file);
+- `tcp://HOST:PORT` (any address with `://`): a scheduler that is already running.
+
+Dask does the scheduling, and re-runs the task of a worker it loses; nothing here duplicates that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from experiments.sweep_spec import ClusterOptions, SweepError
+
+ENGINES = ("local", "slurm", "pbs")
+DEFAULT_JOB_MEMORY = "2GB"
+# Upper bound on worker processes asked from a batch system when neither --workers nor
+# `cluster.workers` says how many.
+DEFAULT_MAX_BATCH_WORKERS = 8
+
+
+def check_engine(engine: str, workers: Optional[int]) -> list[str]:
+    """Problems with the engine name or worker count, as `WHERE: key: message` lines."""
+    problems = []
+    if engine not in ENGINES and "://" not in engine:
+        problems.append(f"--engine: {engine}: expected one of {', '.join(ENGINES)} or a scheduler address like tcp://HOST:PORT")
+    submit = {"slurm": "sbatch", "pbs": "qsub"}.get(engine)
+    if submit and shutil.which(submit) is None:
+        problems.append(f"--engine: {engine}: `{submit}` not found on this machine (run the sweep where jobs can be submitted)")
+    if workers is not None and workers < 1:
+        problems.append(f"--workers: {workers}: must be at least 1")
+    return problems
+
+
+def merge_options(profile: Optional[ClusterOptions], sweep_options: ClusterOptions) -> ClusterOptions:
+    """Site profile values, overridden by whatever the sweep file sets explicitly."""
+    if profile is None:
+        return sweep_options
+    merged = profile.model_dump()
+    merged.update(sweep_options.model_dump(exclude_unset=True))
+    return ClusterOptions.model_validate(merged)
+
+
+def jobqueue_kwargs(options: ClusterOptions, log_directory: Path) -> dict:
+    """Keyword arguments for SLURMCluster / PBSCluster from the sweep's cluster options."""
+    kwargs = options.model_dump(exclude_none=True, exclude={"workers"})
+    kwargs.setdefault("cores", 1)
+    kwargs.setdefault("memory", DEFAULT_JOB_MEMORY)
+    # One single-threaded worker per core, as locally: each task just waits on its run process.
+    kwargs.setdefault("processes", kwargs["cores"])
+    kwargs.setdefault("log_directory", str(log_directory))
+    # Worker jobs start in the submission directory; make the source tree importable there even
+    # when neurosteer is used from a checkout rather than installed (appended: an install or an
+    # explicit PYTHONPATH keeps precedence, as for the run processes).
+    source_root = Path(__file__).resolve().parent.parent
+    kwargs["job_script_prologue"] = [
+        f'export PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{source_root}"',
+        *kwargs.get("job_script_prologue", []),
+    ]
+    return kwargs
+
+
+def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path):
+    """Create (but do not scale) a LocalCluster, SLURMCluster or PBSCluster."""
+    if engine == "local":
+        from distributed import LocalCluster
+
+        return LocalCluster(
+            n_workers=options.workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            local_directory=options.local_directory,
+        )
+    try:
+        import dask_jobqueue
+    except ImportError:
+        raise SweepError([f"--engine: {engine}: needs dask-jobqueue (pip install -e .[cluster])"]) from None
+    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[engine]
+    return cls(**jobqueue_kwargs(options, Path(sweep_dir) / "worker-logs"))
+
+
+@contextlib.contextmanager
+def open_client(
+    engine: str, options: ClusterOptions, sweep_dir: Path, workers: Optional[int], n_runs: int
+) -> Iterator[Any]:
+    """A connected Dask client for `engine`; its cluster (if we made one) is closed on exit.
+
+    Worker processes: local: `workers` or one per core; slurm/pbs: `workers`, else
+    `options.workers`, else min(runs, DEFAULT_MAX_BATCH_WORKERS). Never more than `n_runs` locally.
+    """
+    from distributed import Client
+
+    if "://" in engine:
+        with Client(engine) as client:
+            yield client
+        return
+    if engine == "local":
+        # The cluster block describes batch jobs; only --workers sizes a local cluster.
+        n = min(workers or os.cpu_count() or 1, n_runs)
+        options = options.model_copy(update={"workers": max(1, n)})
+    elif workers is not None:
+        options = options.model_copy(update={"workers": workers})
+    with make_cluster(engine, options, Path(sweep_dir).resolve()) as cluster:
+        if engine != "local":
+            cluster.scale(n=options.workers or min(n_runs, DEFAULT_MAX_BATCH_WORKERS))
+        with Client(cluster) as client:
+            yield client

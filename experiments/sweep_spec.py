@@ -1,0 +1,329 @@
+"""Sweep files: a base experiment config, fixed overrides and axes, expanded into validated runs.
+
+A sweep file looks like::
+
+    base: ../language/grammar.yaml     # or a list of configs: one more grid axis
+    set: {phases.train.steps: 2000}    # the same overrides for every run
+    grid: {cortex.n_units: [64, 256]}  # cartesian product
+    zip: {world.a: [1, 2], world.b: [x, y]}   # paired lists of equal length
+    random: {n: 4, seed: 0, params: {cortex.lr: {loguniform: [1.0e-4, 1.0e-1]}}}
+    seeds: 3                           # or a list [0, 7, 9]; sets `seed` in every run
+    cluster: {queue: short, walltime: "01:00:00", cores: 4, memory: 8GB}
+
+Every axis key is a dotted key path of the experiment config, applied exactly like
+`neurosteer run --set key.path=value`. The axes combine as a cartesian product (bases x grid x
+zip rows x random samples x seeds). A run is identified by a short hash of its fully resolved
+config, so the same point always lands in the same run directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional, Union
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, conint, model_validator
+
+# The experiment config's top-level seed field, set by the `seeds` axis.
+SEED_KEY = "seed"
+RUN_ID_LENGTH = 12
+
+
+class SweepError(ValueError):
+    """Bad sweep input; `problems` lists each one as `FILE: key.path: message`."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Distribution(_Strict):
+    """One random axis: exactly one of the fields is given."""
+
+    uniform: Optional[tuple[float, float]] = None
+    loguniform: Optional[tuple[float, float]] = None
+    randint: Optional[tuple[int, int]] = None  # inclusive on both ends
+    choice: Optional[list[Any]] = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "Distribution":
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of uniform, loguniform, randint, choice (got {given or 'none'})")
+        low_high = self.uniform or self.loguniform or self.randint
+        if low_high is not None and low_high[0] > low_high[1]:
+            raise ValueError(f"low > high in {low_high}")
+        if self.loguniform is not None and self.loguniform[0] <= 0:
+            raise ValueError("loguniform needs low > 0")
+        return self
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one value as a plain Python number (or the chosen item)."""
+        if self.uniform is not None:
+            return float(rng.uniform(*self.uniform))
+        if self.loguniform is not None:
+            low, high = self.loguniform
+            return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+        if self.randint is not None:
+            return int(rng.integers(self.randint[0], self.randint[1] + 1))
+        return self.choice[int(rng.integers(len(self.choice)))]
+
+
+class RandomAxis(_Strict):
+    """`n` samples of all `params` at once, drawn from a generator seeded with `seed`."""
+
+    n: conint(ge=1)
+    seed: int = 0
+    params: dict[str, Distribution] = Field(min_length=1)
+
+
+class ClusterOptions(_Strict):
+    """Batch-system options for the slurm and pbs engines (dask-jobqueue keyword names).
+
+    `cores`, `memory` are per job; each job runs `processes` single-threaded workers
+    (default: one per core). `workers` is the total number of worker processes to ask for.
+    `local_directory` (workers' scratch space, and so the Brian2 cython cache) also applies to
+    the local engine.
+    """
+
+    queue: Optional[str] = None
+    account: Optional[str] = None
+    walltime: Optional[str] = None
+    memory: Optional[str] = None
+    cores: Optional[conint(ge=1)] = None
+    processes: Optional[conint(ge=1)] = None
+    workers: Optional[conint(ge=1)] = None
+    job_extra_directives: list[str] = []
+    job_script_prologue: list[str] = []
+    local_directory: Optional[str] = None
+    log_directory: Optional[str] = None
+    interface: Optional[str] = None
+
+
+class SweepFile(_Strict):
+    """The schema of a sweep YAML file (see the module docstring)."""
+
+    base: Union[str, list[str]]
+    set: dict[str, Any] = {}
+    grid: dict[str, list[Any]] = {}
+    zip: dict[str, list[Any]] = {}
+    random: Optional[RandomAxis] = None
+    seeds: Union[conint(ge=1), list[int], None] = None
+    cluster: ClusterOptions = ClusterOptions()
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A parsed sweep: absolute base paths plus the validated file contents."""
+
+    path: Path
+    bases: tuple[Path, ...]
+    spec: SweepFile
+
+    @property
+    def param_names(self) -> list[str]:
+        """Swept key paths in column order (the seed comes separately)."""
+        names = list(self.spec.grid) + list(self.spec.zip)
+        if self.spec.random is not None:
+            names += list(self.spec.random.params)
+        return names
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One run before resolution: which base, what the swept keys are set to, all overrides."""
+
+    base: Path
+    params: dict[str, Any]
+    overrides: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One validated run: its identity is the hash of its resolved config."""
+
+    run_id: str
+    point: RunPoint
+    seed: Any
+    backend: str = "rate"
+
+
+def format_override(key: str, value: Any) -> str:
+    """`key=value` with the value written as YAML, so that parsing it back gives `value` exactly."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
+    # PyYAML ends a bare scalar document with an explicit end marker.
+    return f"{key}={text.removesuffix(chr(10)).removesuffix('...').strip()}"
+
+
+def run_id(resolved: dict) -> str:
+    """Short stable hash of a resolved config (a JSON-able dict)."""
+    blob = json.dumps(resolved, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:RUN_ID_LENGTH]
+
+
+def _keys_at(loc: tuple) -> list[str]:
+    """Field names valid at `loc` in a sweep file, for did-you-mean hints."""
+    nested = {("cluster",): ClusterOptions, ("random",): RandomAxis}
+    model = nested.get(tuple(loc), Distribution if tuple(loc[:2]) == ("random", "params") else SweepFile)
+    return list(model.model_fields)
+
+
+def _pydantic_problems(path: Path, err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        message = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)
+            message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+        problems.append(f"{path}: {loc or '(top level)'}: {message}")
+    return problems
+
+
+def _read_model(path: Path, model: type[BaseModel]) -> Any:
+    """Read YAML file `path` into `model`; raises `SweepError` naming the file and keys."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        return model.model_validate(data if data is not None else {})
+    except OSError as e:
+        raise SweepError([f"{path}: (file): {e.strerror}"]) from None
+    except yaml.YAMLError as e:
+        raise SweepError([f"{path}: (file): invalid YAML: {e}"]) from None
+    except ValidationError as e:
+        raise SweepError(_pydantic_problems(path, e)) from None
+
+
+def load_cluster_profile(path: Path) -> ClusterOptions:
+    """Read a site profile: a YAML file with the keys of a sweep's `cluster:` block."""
+    return _read_model(Path(path), ClusterOptions)
+
+
+def _sections(spec: SweepFile) -> list[tuple[str, Iterable[str]]]:
+    """(section name, config keys it sets) for every part of a sweep file that sets keys."""
+    sections = [("set", spec.set), ("grid", spec.grid), ("zip", spec.zip)]
+    if spec.random is not None:
+        sections.append(("random.params", spec.random.params))
+    if spec.seeds is not None:
+        sections.append(("seeds", [SEED_KEY]))
+    return sections
+
+
+def load_sweep(path: Path) -> Sweep:
+    """Parse and check a sweep file (schema, base files, axis shapes); raises `SweepError`."""
+    path = Path(path)
+    spec = _read_model(path, SweepFile)
+    problems = []
+    bases = [spec.base] if isinstance(spec.base, str) else list(spec.base)
+    if not bases:
+        problems.append(f"{path}: base: give at least one config")
+    resolved_bases = []
+    for i, base in enumerate(bases):
+        full = (path.parent / base).resolve()
+        if not full.is_file():
+            where = "base" if isinstance(spec.base, str) else f"base.{i}"
+            problems.append(f"{path}: {where}: no such file: {full}")
+        resolved_bases.append(full)
+    for key, values in spec.grid.items():
+        if not values:
+            problems.append(f"{path}: grid.{key}: empty list")
+    lengths = {len(v) for v in spec.zip.values()}
+    if lengths == {0}:
+        problems.append(f"{path}: zip: empty lists")
+    if len(lengths) > 1:
+        sizes = ", ".join(f"{k}: {len(v)}" for k, v in spec.zip.items())
+        problems.append(f"{path}: zip: lists must have equal lengths ({sizes})")
+    if spec.seeds is not None and not isinstance(spec.seeds, int) and not spec.seeds:
+        problems.append(f"{path}: seeds: empty list")
+    seen: dict[str, str] = {}
+    for section, keys in _sections(spec):
+        for key in keys:
+            if key in seen:
+                problems.append(f"{path}: {section}.{key}: already set in {seen[key]}")
+            seen.setdefault(key, section)
+    if problems:
+        raise SweepError(problems)
+    return Sweep(path=path, bases=tuple(resolved_bases), spec=spec)
+
+
+def expand(sweep: Sweep) -> list[RunPoint]:
+    """All run points in a fixed order: bases x grid x zip rows x random samples x seeds."""
+    spec = sweep.spec
+    grid_rows = [dict(zip(spec.grid, combo)) for combo in itertools.product(*spec.grid.values())]
+    n_zip = len(next(iter(spec.zip.values()))) if spec.zip else 1
+    zip_rows = [{k: v[i] for k, v in spec.zip.items()} for i in range(n_zip)]
+    random_rows: list[dict[str, Any]] = [{}]
+    if spec.random is not None:
+        # One generator for the whole axis, drawn in file order: the same file gives the same runs.
+        rng = np.random.default_rng(spec.random.seed)
+        random_rows = [
+            {key: dist.sample(rng) for key, dist in spec.random.params.items()} for _ in range(spec.random.n)
+        ]
+    if spec.seeds is None:
+        seed_rows: list[dict[str, Any]] = [{}]
+    else:
+        seeds = range(spec.seeds) if isinstance(spec.seeds, int) else spec.seeds
+        seed_rows = [{SEED_KEY: s} for s in seeds]
+
+    fixed = [format_override(k, v) for k, v in spec.set.items()]
+    points = []
+    for base, g, z, r, s in itertools.product(sweep.bases, grid_rows, zip_rows, random_rows, seed_rows):
+        params = {**g, **z, **r, **s}
+        overrides = tuple(fixed + [format_override(k, v) for k, v in params.items()])
+        points.append(RunPoint(base=base, params=params, overrides=overrides))
+    return points
+
+
+def _attribute(problem: str, sweep: Sweep) -> str:
+    """Re-point a config problem caused by one of the sweep's keys at the sweep file.
+
+    `experiments.config.load` reports `FILE: key.path: message`; when key.path is (inside) a key
+    the sweep sets, the user has to fix the sweep file, so name that file and section instead.
+    """
+    parts = problem.split(": ", 2)
+    if len(parts) != 3:
+        return problem
+    _, key_path, message = parts
+    for section, keys in _sections(sweep.spec):
+        for key in keys:
+            if key_path == key or key_path.startswith(key + ".") or key.startswith(key_path + "."):
+                label = section if section == "seeds" else f"{section}.{key}"
+                message = message.removesuffix(" (from --set)")
+                return f"{sweep.path}: {label}: {message} (config key {key_path})"
+    return problem
+
+
+def resolve(sweep: Sweep, points: list[RunPoint]) -> list[Run]:
+    """Resolve every point through `experiments.config.load` before anything runs.
+
+    Returns the runs, dropping points that resolve to the same config as an earlier one. Raises
+    `SweepError` with every distinct problem of every point.
+    """
+    from experiments import config  # imported here so that a sweep file can be checked alone
+
+    problems: list[str] = []
+    runs: dict[str, Run] = {}
+    for point in points:
+        try:
+            spec = config.load(point.base, list(point.overrides))
+        except config.ConfigError as e:
+            for problem in map(lambda p: _attribute(p, sweep), e.problems):
+                if problem not in problems:  # the same mistake shows up in every run
+                    problems.append(problem)
+            continue
+        resolved = spec.resolved()
+        rid = run_id(resolved)
+        runs.setdefault(rid, Run(run_id=rid, point=point, seed=resolved.get(SEED_KEY), backend=spec.cortex.backend))
+    if problems:
+        raise SweepError(problems)
+    return list(runs.values())

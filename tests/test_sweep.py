@@ -1,0 +1,395 @@
+"""Parameter sweeps: spec expansion, validation, execution on a local Dask cluster, resume, faults.
+
+Runs use tests/data/sweep_base.yaml (about a second each). The fault tests (marked slow) kill a
+worker or the whole sweep process and check that every run still ends up done and correct.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from experiments.sweep import run_sweep, status, write_results
+from experiments.sweep_engines import make_cluster, merge_options
+from experiments.sweep_spec import ClusterOptions, SweepError, expand, format_override, load_cluster_profile, load_sweep
+from experiments.sweep_task import is_finished
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = ROOT / "tests" / "data" / "sweep_base.yaml"
+
+
+def write_sweep(tmp_path: Path, name: str = "sweep.yaml", **body) -> Path:
+    body.setdefault("base", str(BASE))
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(body, sort_keys=False))
+    return path
+
+
+def read_results(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / "results.csv") as f:
+        return list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------------------------------------
+# expansion
+
+
+def test_grid_zip_seeds_make_the_cartesian_product(tmp_path):
+    path = write_sweep(
+        tmp_path,
+        grid={"cortex.n_units": [8, 16, 32], "cortex.density": [0.1, 0.2]},
+        zip={"cortex.leak_min": [0.05, 0.1], "cortex.input_scale": [1.0, 2.0]},
+        seeds=2,
+    )
+    points = expand(load_sweep(path))
+    assert len(points) == 3 * 2 * 2 * 2
+    combos = {tuple(p.params.values()) for p in points}
+    assert len(combos) == len(points)
+    # zip pairs its lists element by element, never crossed
+    assert {(p.params["cortex.leak_min"], p.params["cortex.input_scale"]) for p in points} == {(0.05, 1.0), (0.1, 2.0)}
+    assert {p.params["seed"] for p in points} == {0, 1}
+    assert "cortex.n_units=8" in points[0].overrides and "seed=0" in points[0].overrides
+
+
+def test_seed_list_and_fixed_overrides(tmp_path):
+    path = write_sweep(tmp_path, set={"cortex.n_units": 12}, seeds=[3, 11])
+    points = expand(load_sweep(path))
+    assert [p.params for p in points] == [{"seed": 3}, {"seed": 11}]
+    assert all(p.overrides[0] == "cortex.n_units=12" for p in points)
+
+
+def test_random_axis_is_seeded_and_within_its_ranges(tmp_path):
+    random = {"n": 20, "seed": 5, "params": {
+        "cortex.spectral_radius": {"uniform": [0.5, 1.5]},
+        "cortex.input_scale": {"loguniform": [0.01, 10.0]},
+        "cortex.n_units": {"randint": [8, 12]},
+        "cortex.activation": {"choice": ["tanh", "linear"]},
+    }}
+    first = [p.params for p in expand(load_sweep(write_sweep(tmp_path, "a.yaml", random=random)))]
+    again = [p.params for p in expand(load_sweep(write_sweep(tmp_path, "b.yaml", random=random)))]
+    other = [p.params for p in expand(load_sweep(write_sweep(tmp_path, "c.yaml", random={**random, "seed": 6})))]
+    assert first == again and first != other
+    assert len(first) == 20
+    assert all(0.5 <= p["cortex.spectral_radius"] <= 1.5 for p in first)
+    assert all(0.01 <= p["cortex.input_scale"] <= 10.0 for p in first)
+    assert {p["cortex.n_units"] for p in first} <= set(range(8, 13))
+    assert {p["cortex.activation"] for p in first} == {"tanh", "linear"}
+
+
+@pytest.mark.parametrize("value", [16, 0.1, 1e-5, 3.0e20, "tanh", "yes", "1e-4", True, None, [1, 2], {"a": 1}])
+def test_override_values_read_back_exactly(value):
+    key, text = format_override("a.b", value).split("=", 1)
+    assert key == "a.b" and yaml.safe_load(text) == value
+
+
+# ---------------------------------------------------------------------------------------------
+# validation: exit 2, every problem as FILE: key.path: message, nothing written
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ({"seedz": 3}, "seedz: unknown key; did you mean 'seeds'?"),
+        ({"zip": {"cortex.n_units": [8, 16], "cortex.density": [0.1]}}, "zip: lists must have equal lengths"),
+        ({"grid": {"cortex.n_units": []}}, "grid.cortex.n_units: empty list"),
+        ({"random": {"n": 2, "params": {"cortex.density": {"uniform": [0.5, 0.1]}}}}, "random.params.cortex.density: low > high"),
+        ({"grid": {"seed": [1, 2]}, "seeds": 2}, "seeds.seed: already set in grid"),
+        ({"base": "missing.yaml"}, "base: no such file"),
+        ({"cluster": {"queu": "short"}}, "cluster.queu: unknown key; did you mean 'queue'?"),
+    ],
+    ids=["unknown-key", "zip-lengths", "empty-grid", "low-high", "seed-twice", "missing-base", "cluster-key"],
+)
+def test_bad_sweep_file_is_rejected_with_its_key(tmp_path, capsys, body, expected):
+    path = write_sweep(tmp_path, **body)
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, quiet=True) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {expected}" in err
+    assert not out.exists()
+
+
+def test_unknown_config_keys_in_axes_name_the_sweep_section(tmp_path, capsys):
+    path = write_sweep(tmp_path, set={"cortex.n_unitz": 8}, grid={"world.p_firts": [0.2, 0.8]})
+    assert run_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert any(line.startswith(f"{path}: set.cortex.n_unitz: unknown key") for line in lines)
+    assert any(line.startswith(f"{path}: grid.world.p_firts: unknown key") for line in lines)
+    assert len(lines) == 2  # one line per problem, not one per run
+    assert not (tmp_path / "out").exists()
+
+
+def test_invalid_value_for_some_points_is_caught_before_anything_runs(tmp_path, capsys):
+    path = write_sweep(tmp_path, grid={"cortex.n_units": [16, 1]})
+    assert run_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
+    assert f"{path}: grid.cortex.n_units:" in capsys.readouterr().err
+
+
+def test_bad_engine_is_bad_input(tmp_path, capsys):
+    path = write_sweep(tmp_path, seeds=1)
+    assert run_sweep(path, out_dir=tmp_path / "out", engine="kubernetes") == 2
+    assert "--engine: kubernetes:" in capsys.readouterr().err
+
+
+def test_dry_run_lists_run_ids_and_overrides_and_writes_nothing(tmp_path, capsys):
+    path = write_sweep(tmp_path, set={"phases.train.strings": 10}, grid={"cortex.n_units": [8, 16]}, seeds=2)
+    assert run_sweep(path, out_dir=tmp_path / "out", dry_run=True) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "4 runs; every run also sets: phases.train.strings=10"
+    ids = [line.split()[0] for line in lines[1:]]
+    assert len(set(ids)) == 4 and all(len(i) == 12 for i in ids)
+    assert lines[1].endswith("cortex.n_units=8 seed=0")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cluster_options_from_profile_under_the_sweep_file(tmp_path):
+    profile = tmp_path / "site.yaml"
+    profile.write_text("queue: short\naccount: lab\nwalltime: '04:00:00'\n")
+    merged = merge_options(load_cluster_profile(profile), ClusterOptions(walltime="00:30:00", cores=4))
+    assert (merged.queue, merged.account, merged.walltime, merged.cores) == ("short", "lab", "00:30:00", 4)
+    profile.write_text("queue: [1\n")
+    with pytest.raises(SweepError, match="site.yaml: \\(file\\): invalid YAML"):
+        load_cluster_profile(profile)
+
+
+@pytest.mark.parametrize("engine, directives", [
+    ("pbs", ["#PBS -q short", "#PBS -A lab42", "#PBS -l walltime=02:00:00", "#PBS -l place=scatter", "ncpus=4"]),
+    ("slurm", ["#SBATCH -p short", "#SBATCH -A lab42", "#SBATCH -t 02:00:00", "#SBATCH --constraint=avx2",
+               "#SBATCH --cpus-per-task=4"]),
+])
+def test_batch_job_script_carries_the_cluster_block(tmp_path, engine, directives):
+    extra = "-l place=scatter" if engine == "pbs" else "--constraint=avx2"
+    path = write_sweep(tmp_path, cluster={
+        "queue": "short", "account": "lab42", "walltime": "02:00:00", "memory": "8GB", "cores": 4,
+        "job_extra_directives": [extra], "job_script_prologue": ["module load python/3.11"],
+    })
+    with make_cluster(engine, load_sweep(path).spec.cluster, tmp_path) as cluster:
+        script = cluster.job_script()
+    for line in directives:
+        assert line in script
+    assert "module load python/3.11" in script
+    # one single-threaded worker process per core
+    assert "--nthreads 1" in script and "--nworkers 4" in script
+    assert str(tmp_path / "worker-logs") in script
+
+
+# ---------------------------------------------------------------------------------------------
+# running
+
+
+def test_sweep_runs_every_point_and_writes_results(tmp_path):
+    path = write_sweep(tmp_path, grid={"cortex.n_units": [8, 16]}, seeds=[0, 1])
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 0
+    rows = read_results(out)
+    assert len(rows) == 4
+    header = list(rows[0])
+    assert header[:3] == ["run_id", "cortex.n_units", "seed"] and header[-2:] == ["wall_time_s", "status"]
+    assert any(c.startswith("train.") for c in header) and any(c.startswith("test.") for c in header)
+    assert not any(c.endswith("per_replica") for c in header)
+    for row in rows:
+        assert row["status"] == "done" and float(row["wall_time_s"]) > 0
+        run_dir = out / "runs" / row["run_id"]
+        config = yaml.safe_load((run_dir / "config.yaml").read_text())
+        assert (config["cortex"]["n_units"], config["seed"]) == (int(row["cortex.n_units"]), int(row["seed"]))
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        for column, value in row.items():
+            phase, _, name = column.partition(".")
+            if phase in metrics and name in metrics[phase]:
+                assert value == "" if metrics[phase][name] is None else float(value) == pytest.approx(metrics[phase][name])
+    text, code = status(out)
+    assert code == 0 and "total 4, done 4, failed 0, running 0, missing 0" in text
+
+
+def test_sweep_on_an_existing_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    path = write_sweep(tmp_path, seeds=2)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert run_sweep(path, out_dir=tmp_path / "out", engine=cluster.scheduler_address, quiet=True) == 0
+    assert [r["status"] for r in read_results(tmp_path / "out")] == ["done", "done"]
+
+
+def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):
+    import dask
+
+    path = write_sweep(tmp_path, seeds=1)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert run_sweep(path, out_dir=tmp_path / "out", engine="tcp://127.0.0.1:9", quiet=True) == 2
+    assert "--engine: tcp://127.0.0.1:9: cannot use this cluster" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_rerun_skips_finished_runs(tmp_path, capsys):
+    path = write_sweep(tmp_path, seeds=2)
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    stamps = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in (out / "runs").glob("[!.]*")}
+    # the sweep grows by one seed: only that run executes
+    path = write_sweep(tmp_path, seeds=3)
+    assert run_sweep(path, out_dir=out, workers=1) == 0
+    assert "3 runs, 2 already done" in capsys.readouterr().err
+    after = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in (out / "runs").glob("[!.]*")}
+    assert len(after) == 3 and all(after[k] == v for k, v in stamps.items())
+
+
+def test_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
+    """A linear reservoir with a large gain diverges: a valid config whose run fails."""
+    # two healthy points and two diverging ones
+    path = write_sweep(tmp_path, set={"cortex.activation": "linear"},
+                       grid={"cortex.spectral_radius": [0.5, 50.0], "cortex.n_units": [8, 16]})
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 1
+    err = capsys.readouterr().err
+    rows = read_results(out)
+    by_status = {s: [r for r in rows if r["status"] == s] for s in ("done", "failed")}
+    assert len(by_status["done"]) == 2 and len(by_status["failed"]) == 2
+    assert all(float(r["cortex.spectral_radius"]) == 50.0 for r in by_status["failed"])
+    for row in by_status["failed"]:
+        error = out / "runs" / row["run_id"] / "error.txt"
+        assert "Traceback" in error.read_text()
+        assert str(error) in err
+    text, code = status(out)
+    assert code == 1 and "failed 2" in text and str(out / "runs" / by_status["failed"][0]["run_id"]) in text
+
+
+def test_half_written_runs_never_count_as_done(tmp_path):
+    path = write_sweep(tmp_path, seeds=2)
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    first, second = sorted((out / "runs").glob("[!.]*"))
+    # what a SIGKILL can leave: a truncated metrics.json in a scratch dir, a run dir without metrics
+    (first / "metrics.json").write_text('{"train": {"kl')
+    (second / "metrics.json").unlink()
+    scratch = out / "runs" / ".tmp" / f"{first.name}.abandoned" / "run"
+    scratch.mkdir(parents=True)
+    assert not is_finished(first) and not is_finished(second)
+    write_results(out)
+    # an abandoned scratch dir reads as "running" until the next sweep starts that run again
+    assert {r["run_id"]: r["status"] for r in read_results(out)} == {first.name: "running", second.name: "missing"}
+    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    assert is_finished(first) and is_finished(second)
+    assert not any((out / "runs" / ".tmp").iterdir())
+
+
+def test_status_of_a_directory_that_is_not_a_sweep(tmp_path):
+    text, code = status(tmp_path)
+    assert code == 2 and "sweep.json" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# faults (slow): SIGKILL a worker; SIGKILL the whole sweep and resume
+
+
+def _sweep_command(sweep: Path, out: Path, workers: int = 2) -> list[str]:
+    return [sys.executable, "-m", "experiments", "sweep", str(sweep), "--out", str(out),
+            "--workers", str(workers), "--quiet"]
+
+
+def _wait_for(predicate, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise TimeoutError("condition not reached")
+
+
+def _run_processes(sweep_pid: int) -> list:
+    import psutil
+
+    try:
+        children = psutil.Process(sweep_pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    found = []
+    for child in children:
+        try:
+            if "experiments.sweep_task" in " ".join(child.cmdline()):
+                found.append(child)
+        except psutil.Error:
+            pass
+    return found
+
+
+def _metrics_by_params(sweep_dir: Path) -> dict:
+    rows = read_results(sweep_dir)
+    return {(r["cortex.n_units"], r["seed"]): {k: v for k, v in r.items() if "." in k and k != "cortex.n_units"}
+            for r in rows}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The fault sweep run undisturbed, for comparing metrics."""
+    tmp = tmp_path_factory.mktemp("reference")
+    path = write_sweep(tmp, grid={"cortex.n_units": [8, 12, 16, 20]}, seeds=2)
+    assert run_sweep(path, out_dir=tmp / "out", workers=2, quiet=True) == 0
+    return path, _metrics_by_params(tmp / "out")
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_worker_mid_sweep_loses_no_run(tmp_path, reference):
+    path, expected = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_sweep_command(path, out), cwd=ROOT)
+    run = _wait_for(lambda: _run_processes(proc.pid))[0]
+    worker = run.parent()
+    os.kill(worker.pid, signal.SIGKILL)
+    assert proc.wait(timeout=300) == 0
+    # the killed worker's run process went with it instead of running on as an orphan
+    assert not run.is_running() or run.status() == "zombie"
+    assert _metrics_by_params(out) == expected
+    assert status(out)[1] == 0
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_sweep_then_rerun_runs_only_the_missing(tmp_path, reference):
+    path, expected = reference
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_sweep_command(path, out), cwd=ROOT)
+    runs = out / "runs"
+    _wait_for(lambda: runs.exists() and len([d for d in runs.glob("[!.]*") if is_finished(d)]) >= 3)
+    descendants = _run_processes(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # no run process survives its sweep
+    _wait_for(lambda: not any(p.is_running() and p.status() != "zombie" for p in descendants), timeout_s=30)
+    published = [d for d in runs.glob("[!.]*")]
+    assert all(is_finished(d) for d in published), "a run dir appeared that is not complete"
+    assert len(published) < 8
+    stamps = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in published}
+
+    again = subprocess.run(_sweep_command(path, out)[:-1], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"8 runs, {len(published)} already done" in again.stderr
+    assert all((runs / k / "metrics.json").stat().st_mtime_ns == v for k, v in stamps.items())
+    assert _metrics_by_params(out) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.brian2
+def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path):
+    """Brian2 runs in its own process per run (no SIGINT-handler-in-thread error) and compiles
+    into one cython cache per node, under the Dask workers' scratch directory."""
+    import dask
+
+    path = write_sweep(tmp_path, seeds=2, set={
+        "cortex.backend": "spiking", "cortex.model": "lif", "cortex.n_units": 20,
+        "phases.train.strings": 10, "phases.test.strings": 5,
+    })
+    out = tmp_path / "out"
+    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 0
+    metas = [json.loads((d / "meta.json").read_text()) for d in (out / "runs").glob("[!.]*")]
+    assert len(metas) == 2 and {m["target"] for m in metas} == {"cython"}
+    scratch = Path(dask.config.get("temporary-directory") or tempfile.gettempdir()) / "dask-scratch-space"
+    assert list((scratch / "neurosteer-cython").glob("*.so"))
