@@ -32,5 +32,4 @@ class HeadsParams(Params):
     lr_critic: float = Field(0.05, gt=0, le=10, description="learning rate of the critic (value)")
     lr_actor: float = Field(0.05, gt=0, le=10, description="learning rate of the actor")
     tau_elig_steps: float = Field(2.0, gt=0, le=1e4, description="eligibility trace time constant, in environment steps")
-    gamma: float = Field(0.9, ge=0, le=1, description="TD discount per environment step")
     temperature: float = Field(0.2, gt=0, le=100, description="softmax temperature of action selection")

@@ -1,0 +1,112 @@
+"""Steering harness: run a steering config's phases with a stand-in linear cortex (features = the
+encoded observation itself) or the configured cortex, without the runner's run directory.
+
+    python bench/steering_harness.py configs/steering/train_and_shift.yaml [--standin] [--set key=value ...]
+
+Prints one JSON object: wall time and the per-phase means of the steering metrics.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cortex.base import CortexOutput  # noqa: E402
+from cortex.heads import ThreeFactorHeads  # noqa: E402
+from cortex.params import HeadsParams  # noqa: E402
+
+
+class LinearStandIn:
+    """Closed-loop cortex whose features are its inputs: the heads read the observation directly."""
+
+    target = "numpy"
+    probes = ()
+
+    def __init__(self, n_inputs: int, n_replicas: int, signals, n_actions: int, heads: HeadsParams):
+        self.n_inputs, self.n_replicas = n_inputs, n_replicas
+        self.args = (n_replicas, n_inputs, signals, n_actions, heads)
+        self.plastic = True
+
+    def reset(self, seeds):
+        self.heads = ThreeFactorHeads(*self.args, seeds=seeds)
+
+    def set_plasticity(self, on: bool):
+        self.plastic = on
+
+    def run(self, steps, exchange, first_inputs):
+        x = first_inputs
+        for t in range(steps):
+            assessments, value, logits = self.heads.forward(x)
+            ex = exchange(t, CortexOutput(assessments=assessments, value=value, action_prefs=logits))
+            self.heads.learn(x, ex.modulators, ex.action)
+            x = ex.inputs
+
+
+def main(argv=None) -> dict:
+    from experiments.config import load
+    from experiments.metrics import cross_phase, summarize
+    from experiments.runner import RunContext
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("config")
+    ap.add_argument("--standin", action="store_true", help="use the linear stand-in cortex")
+    ap.add_argument("--set", action="append", default=[])
+    args = ap.parse_args(argv)
+    spec = load(args.config, args.set)
+
+    class NullRecorder:
+        def phase(self, *a, **k): pass
+        def attrs(self, *a, **k): pass
+        def append(self, *a, **k): pass
+
+    ctx = RunContext(spec=spec, recorder=NullRecorder(), seeds=spec.seeds, quiet=True)
+    ctx.progress = lambda total, desc: _NullBar()
+    if args.standin:
+        from experiments.worlds import WORLDS
+        from subcortex import make_subcortex
+
+        world = WORLDS[spec.world.kind].cls(spec.world.params, spec.replicas)
+        sub = make_subcortex(spec.subcortex, world.hidden_signals)
+        sub.reset(spec.seeds)
+        ctx.state["closed_loop"] = (world, sub)
+        ctx.cortex = LinearStandIn(world.observation_size, spec.replicas, sub.assessed_signals, world.n_actions,
+                                   spec.cortex.heads)
+        ctx.cortex.reset(spec.seeds)
+    from experiments.closed_loop import run_closed_phase_ctx
+
+    started = time.time()
+    metrics = {}
+    for index, phase in enumerate(spec.phases):
+        ctx.phase_index = index
+        per_replica, chance, steps = run_closed_phase_ctx(ctx, phase)
+        metrics[phase.name] = summarize(per_replica, chance)
+    cross_phase(metrics, "foraging")
+    keys = ("fidelity", "fidelity_late", "subcortex_reward", "fitness", "proxy_reliance", "steering_gap",
+            "recovery_trials", "catastrophes", "catastrophes_before_recovery", "recovered", "assessor_error/taste.sweet")
+    out = {"config": args.config, "standin": args.standin, "wall_s": round(time.time() - started, 2),
+           "phases": {p: {k: (round(v, 3) if isinstance(v, float) else v) for k, v in m.items() if k in keys}
+                      for p, m in metrics.items()}}
+    print(json.dumps(out, indent=1))
+    return out
+
+
+class _NullBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+    def update(self, n):
+        pass
+
+
+if __name__ == "__main__":
+    main()
