@@ -26,11 +26,9 @@ def _registry() -> dict[str, WorldKind]:
     from experiments.worlds.grammars import GRAMMARS
 
     worlds = {name: WorldKind(cls, "sequence", "strings") for name, cls in GRAMMARS.items()}
-    try:
-        from experiments.worlds.foraging import Foraging
-        worlds["foraging"] = WorldKind(Foraging, "closed_loop", "trials")
-    except ModuleNotFoundError:  # TODO(lead): strict once foraging lands
-        pass
+    from experiments.worlds.foraging import Foraging
+
+    worlds["foraging"] = WorldKind(Foraging, "closed_loop", "trials")
     try:
         from experiments.worlds.distal_reward import DistalReward
         worlds["distal_reward"] = WorldKind(DistalReward, "distal_reward", "duration_s")

@@ -1,0 +1,56 @@
+"""Parameters of the rate (numpy) cortex models. Field names are the YAML keys under ``cortex:``."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from cortex.params import CortexParams, HeadsParams
+from cortex.readout import ReadoutParams
+
+
+class RateParams(CortexParams):
+    """Leaky rate units with a spread of time constants, a random recurrent matrix and a readout.
+
+    Unit i: v_i <- (1 - a_i) v_i + a_i (sum_j W_ij r_j + sum_k U_ik x_k + b_i),  r_i = f(v_i),
+    where a_i = dt / tau_i is the unit's leak rate. Units come in ``n_timescales`` equal groups whose
+    leak rates are spaced geometrically from ``leak_max`` (fast) down to ``leak_min`` (slow).
+    """
+
+    backend: Literal["rate"] = Field("rate", description="'rate': numpy rate-unit cortex")
+    n_units: int = Field(1000, ge=4, le=65536, description="number of recurrent rate units")
+    spectral_radius: float = Field(1.0, gt=0, le=100, description="gain of the random recurrent matrix W, set through the circular law (its spectral radius for large n_units)")
+    density: float = Field(0.1, gt=0, le=1, description="fraction of possible recurrent connections present (no self-connections)")
+    input_scale: float = Field(1.0, ge=0, le=100, description="standard deviation of the input weights")
+    bias_scale: float = Field(0.2, ge=0, le=10, description="standard deviation of the per-unit bias")
+    leak_max: float = Field(1.0, gt=0, le=1, description="leak rate dt/tau of the fastest units (1 = no memory of their own)")
+    leak_min: float = Field(0.05, gt=0, le=1, description="leak rate dt/tau of the slowest units")
+    n_timescales: int = Field(4, ge=1, le=64, description="number of unit groups, leak rates spaced geometrically from leak_max to leak_min")
+    activation: Literal["tanh", "linear"] = Field("tanh", description="unit nonlinearity; 'linear' exists for memory-capacity checks and diverges when spectral_radius > 1")
+    block_steps: int = Field(128, ge=1, le=4096, description="steps per learning block: readout (and e-prop) updates run as matrix-matrix products every block_steps steps")
+    readout: ReadoutParams = Field(ReadoutParams(), description="predictive readout of the next input")
+    dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision of all state and weights")
+    heads: HeadsParams = Field(HeadsParams(), description="thought assessors, critic and actor (closed-loop tasks only)")
+
+    @model_validator(mode="after")
+    def _leaks_ordered(self):
+        if self.leak_min > self.leak_max:
+            raise ValueError(f"leak_min ({self.leak_min}) must not exceed leak_max ({self.leak_max})")
+        if self.n_timescales > self.n_units:
+            raise ValueError(f"n_timescales ({self.n_timescales}) must not exceed n_units ({self.n_units})")
+        return self
+
+
+class ReservoirParams(RateParams):
+    """Fixed random recurrent and input weights; only the readout and heads learn."""
+
+    model: Literal["reservoir"] = Field("reservoir", description="'reservoir': fixed random recurrent weights")
+
+
+class EpropParams(RateParams):
+    """As the reservoir, but recurrent and input weights also learn online by e-prop."""
+
+    model: Literal["eprop"] = Field("eprop", description="'eprop': recurrent and input weights learn by e-prop")
+    lr_recurrent: float = Field(1e-4, ge=0, le=10, description="e-prop learning rate of the recurrent weights, per step")
+    lr_input: float = Field(1e-4, ge=0, le=10, description="e-prop learning rate of the input weights, per step")
+    feedback_scale: float = Field(1.0, gt=0, le=100, description="standard deviation of the fixed random feedback weights that broadcast the prediction error")

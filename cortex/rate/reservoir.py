@@ -1,0 +1,65 @@
+"""Random weights and time constants of the rate cortex, built per replica from its own seed.
+
+Each component draws from its own generator, ``SeedSequence([seed, component id])``, so replica k
+depends on ``seeds[k]`` alone and adding a component never shifts another component's numbers.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from cortex.rate.params import RateParams
+
+COMPONENTS = {"recurrent": 1, "input": 2, "bias": 3, "feedback": 4}
+
+
+def component_rng(seed: int, component: str) -> np.random.Generator:
+    """Generator for one named component of the replica built from ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), COMPONENTS[component]]))
+
+
+def leak_rates(params: RateParams) -> tuple[np.ndarray, np.ndarray, list[slice]]:
+    """Per-unit leak rates a_i = dt / tau_i (dimensionless, in (0, 1]).
+
+    Returns (per-group leak rates (G,), per-unit leak rates (N,), per-group unit slices). Groups
+    are contiguous blocks of units, so per-group work (e-prop traces) slices instead of gathering.
+    """
+    n, g = params.n_units, params.n_timescales
+    group_leak = np.geomspace(params.leak_max, params.leak_min, g)
+    bounds = (np.arange(g + 1) * n) // g
+    slices = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+    unit_leak = np.repeat(group_leak, np.diff(bounds))
+    return group_leak, unit_leak, slices
+
+
+def recurrent_weights(params: RateParams, seed: int) -> np.ndarray:
+    """Sparse Gaussian recurrent matrix W (N, N), no self-connections, scaled so that its spectral
+    radius is about ``spectral_radius`` (circular law: radius = std * sqrt(N * density))."""
+    n = params.n_units
+    rng = component_rng(seed, "recurrent")
+    w = rng.standard_normal((n, n))
+    w *= rng.random((n, n)) < params.density
+    np.fill_diagonal(w, 0.0)
+    w *= params.spectral_radius / np.sqrt(max(n * params.density, 1.0))
+    return w
+
+
+def input_weights(params: RateParams, n_inputs: int, seed: int) -> np.ndarray:
+    """Dense Gaussian input matrix U (N, n_inputs) with standard deviation ``input_scale``."""
+    return params.input_scale * component_rng(seed, "input").standard_normal((params.n_units, n_inputs))
+
+
+def biases(params: RateParams, seed: int) -> np.ndarray:
+    """Per-unit bias b (N,): breaks the sign symmetry of tanh so units differ in operating point."""
+    return params.bias_scale * component_rng(seed, "bias").standard_normal(params.n_units)
+
+
+def feedback_weights(n_units: int, n_outputs: int, scale: float, seed: int) -> np.ndarray:
+    """Fixed random feedback B (N, n_outputs) that broadcasts output errors to units (e-prop)."""
+    return scale / np.sqrt(n_outputs) * component_rng(seed, "feedback").standard_normal((n_units, n_outputs))
+
+
+def stack(builder, seeds: Sequence[int], dtype) -> np.ndarray:
+    """Stack ``builder(seed)`` over replicas along a new leading axis K, cast to ``dtype``."""
+    return np.stack([builder(s) for s in seeds]).astype(dtype, copy=False)

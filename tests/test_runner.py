@@ -1,0 +1,101 @@
+"""End to end through the CLI and the Python API: run directories, reproducibility, replicas,
+failures that leave their traceback behind."""
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+import experiments
+from experiments.cli import main
+from experiments.config import load
+
+TINY = """\
+name: tiny_reber
+seed: 5
+replicas: {replicas}
+world: {{kind: embedded_reber}}
+cortex: {{backend: rate, model: reservoir, n_units: 48}}
+phases:
+  - {{name: train, strings: 60, plastic: true}}
+  - {{name: test, strings: 20, plastic: false}}
+recording: {{sample_units: 6, predictions_steps: 50}}
+"""
+
+
+def _write(tmp_path, replicas=2, name="exp.yaml"):
+    path = tmp_path / name
+    path.write_text(TINY.format(replicas=replicas))
+    return path
+
+
+def test_run_writes_the_run_directory(tmp_path, capsys):
+    cfg = _write(tmp_path)
+    out = tmp_path / "run"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert {"config.yaml", "meta.json", "metrics.json", "traces.h5"} <= {p.name for p in out.iterdir()}
+    # the saved config is complete and reloads to the same experiment
+    assert load(out / "config.yaml").resolved() == load(cfg).resolved()
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["status"] == "done" and meta["seed"] == 5 and meta["seeds"] == [5, 6]
+    assert meta["backend"] == "rate" and meta["target"] == "numpy"
+    assert set(meta["git"]) == {"hash", "dirty"} and meta["versions"]["numpy"]
+    assert meta["wall_time_s"] > 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert list(metrics) == ["train", "test"]
+    test = metrics["test"]
+    for name in ("kl_to_optimal", "legal_mass", "longrange_accuracy", "surprisal_gap", "cross_entropy",
+                 "optimal_cross_entropy"):
+        assert name in test and f"{name}_chance" in test and len(test["per_replica"][name]) == 2
+    assert test["longrange_accuracy_chance"] == pytest.approx(0.5)
+    with h5py.File(out / "traces.h5") as f:
+        assert json.loads(f.attrs["phases"]) == ["train", "test"]
+        assert f["test"].attrs["plastic"] == 0 and f["train"].attrs["kind"] == "sequence"
+        K, T = f["test/input"].shape
+        assert K == 2 and f["test/surprisal"].shape == (K, T) and f["test/activity"].shape == (K, T, 6)
+        assert f["train/pred"].shape[1] == 50 and f["train/strings/cross_entropy"].shape == (2, 60)
+        surprisal = f["test/surprisal"][...]
+        assert np.nanmean(surprisal) == pytest.approx(test["cross_entropy"], rel=1e-3)
+
+
+def test_same_seed_gives_identical_metrics(tmp_path):
+    cfg = _write(tmp_path)
+    a = experiments.run(cfg, out=tmp_path / "a")
+    b = experiments.run(cfg, out=tmp_path / "b")
+    assert (tmp_path / "a" / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
+    c = experiments.run(cfg, ["seed=9"], out=tmp_path / "c")
+    assert c.metrics["test"]["cross_entropy"] != a.metrics["test"]["cross_entropy"]
+
+
+def test_replicas_equal_separate_runs_with_the_same_seeds(tmp_path):
+    cfg = _write(tmp_path, replicas=3)
+    batched = experiments.run(cfg, out=tmp_path / "batched").metrics
+    for k in range(3):
+        single = experiments.run(cfg, [f"seed={5 + k}", "replicas=1"], out=tmp_path / f"single{k}").metrics
+        for phase in ("train", "test"):
+            for name, values in single[phase]["per_replica"].items():
+                assert batched[phase]["per_replica"][name][k] == pytest.approx(values[0], rel=1e-6, abs=1e-9), (phase, name, k)
+
+
+def test_divergence_stops_the_run_with_the_step_in_error_txt(tmp_path, capsys):
+    cfg = _write(tmp_path)
+    out = tmp_path / "run"
+    code = main(["run", str(cfg), "--out", str(out), "--quiet", "--no-plots",
+                 "--set", "cortex.spectral_radius=100", "--set", "cortex.activation=linear"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "run failed" in err and "error.txt" in err
+    text = (out / "error.txt").read_text()
+    assert "NumericalError" in text and "at step" in text
+    assert json.loads((out / "meta.json").read_text())["status"] == "failed"
+    assert not (out / "metrics.json").exists()
+
+
+def test_python_api_overrides_and_result(tmp_path):
+    cfg = _write(tmp_path, replicas=1)
+    result = experiments.run(cfg, ["cortex.n_units=24", "phases.train.strings=10"], out=tmp_path / "r")
+    assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["cortex"]["n_units"] == 24
+    assert result.metrics["train"]["per_replica"]["kl_to_optimal"][0] is not None
