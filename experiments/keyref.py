@@ -17,6 +17,10 @@ START, END = "<!-- keyref:start -->", "<!-- keyref:end -->"
 
 def _type_name(annotation) -> str:
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _type_name(typing.get_args(annotation)[0])
+    if origin is tuple and typing.get_args(annotation)[-1:] == (Ellipsis,):
+        return f"list of {_type_name(typing.get_args(annotation)[0])}"
     if origin is typing.Literal:
         return " \\| ".join(repr(a) for a in typing.get_args(annotation))
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
@@ -41,7 +45,7 @@ def table(model: type[BaseModel], prefix: str, skip=("backend", "model")) -> lis
     """Rows ``| key | type | default | meaning |`` for ``model``, recursing into nested models."""
     rows = []
     for name, info in model.model_fields.items():
-        if name in skip and prefix.startswith("cortex"):
+        if name in skip and prefix.startswith(("cortex", "subcortex")):
             continue
         ann = info.annotation
         key = f"{prefix}.{name}" if prefix else name
@@ -76,7 +80,15 @@ def render() -> str:
     except ModuleNotFoundError:
         SubcortexParams = None
     if SubcortexParams is not None:
+        from subcortex.params import REFLEX_MODELS, RULE_MODELS
+        from subcortex.rules import REFLEXES, RULES
+
         out += ["### Subcortex (closed-loop worlds only)", "", *head, *table(SubcortexParams, "subcortex"), ""]
+        for kind, models, funcs in (("rule", RULE_MODELS, RULES), ("reflex", REFLEX_MODELS, REFLEXES)):
+            for name, model in sorted(models.items()):
+                doc = (funcs[name].__doc__ or "").strip().split("\n")[0]
+                out += [f"#### `subcortex.{kind}s[]`: `{kind}: {name}`", "", doc, "", *head,
+                        *table(model, f"subcortex.{kind}s[]", skip=(kind,)), ""]
     return "\n".join(out)
 
 

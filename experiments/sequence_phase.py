@@ -95,7 +95,9 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
     if phase.plastic:
         previous = ctx.state.get("train_max_len")
         ctx.state["train_max_len"] = max_len if previous is None else np.maximum(previous, max_len)
-    return scorer.result(), scorer.chance(), done_steps
+    chance = scorer.chance()
+    chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
+    return scorer.result(), chance, done_steps
 
 
 def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int) -> None:

@@ -64,7 +64,7 @@ def test_run_writes_the_run_directory(tmp_path, capsys):
 def test_same_seed_gives_identical_metrics(tmp_path):
     cfg = _write(tmp_path)
     a = experiments.run(cfg, out=tmp_path / "a")
-    b = experiments.run(cfg, out=tmp_path / "b")
+    experiments.run(cfg, out=tmp_path / "b")
     assert (tmp_path / "a" / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
     c = experiments.run(cfg, ["seed=9"], out=tmp_path / "c")
     assert c.metrics["test"]["cross_entropy"] != a.metrics["test"]["cross_entropy"]

@@ -29,11 +29,9 @@ def _registry() -> dict[str, WorldKind]:
     from experiments.worlds.foraging import Foraging
 
     worlds["foraging"] = WorldKind(Foraging, "closed_loop", "trials")
-    try:
-        from experiments.worlds.distal_reward import DistalReward
-        worlds["distal_reward"] = WorldKind(DistalReward, "distal_reward", "duration_s")
-    except ModuleNotFoundError:  # TODO(lead): strict once distal reward lands
-        pass
+    from experiments.worlds.distal_reward import DistalReward
+
+    worlds["distal_reward"] = WorldKind(DistalReward, "distal_reward", "duration_s")
     return worlds
 
 
