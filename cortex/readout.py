@@ -39,13 +39,29 @@ class ReadoutParams(Params):
     rls_reg: float = Field(1.0, gt=0, le=1e8, description="RLS ridge regularisation: the inverse correlation matrix starts as identity / rls_reg")
     rls_forget: float = Field(1.0, ge=0.9, le=1.0, description="RLS forgetting factor per learned step (1 = remember everything; 0.999 ~ a 1,000-step memory)")
     delta_lr: float = Field(0.1, gt=0, le=10, description="delta-rule learning rate, per step, normalised by the squared feature norm")
-    prob_floor: float = Field(1e-3, ge=0, le=0.1, description="smallest predicted probability; outputs are clipped to it and renormalised")
+    prob_floor: float = Field(1e-3, ge=0, le=0.1, description="probability mixed into every symbol so none is ever impossible (capped at 0.5 / number of symbols)")
 
 
-def _distribution(p: np.ndarray, floor: float) -> np.ndarray:
-    """Clip to ``floor`` (and >= a tiny positive value) and renormalise the last axis to sum to 1."""
-    p = np.maximum(p, max(floor, 1e-12))
-    return p / p.sum(axis=-1, keepdims=True)
+def _simplex(v: np.ndarray) -> np.ndarray:
+    """Euclidean projection of each row (last axis) onto the probability simplex.
+
+    The nearest distribution to a regression estimate: p = max(v - tau, 0), with tau such that
+    the row sums to 1. Unlike clipping negatives and renormalising, it does not let the small
+    positive errors of every impossible symbol pile up into real probability mass.
+    """
+    u = -np.sort(-v, axis=-1)
+    css = np.cumsum(u, axis=-1) - 1.0
+    j = np.arange(1, v.shape[-1] + 1, dtype=v.dtype)
+    rho = np.count_nonzero(u - css / j > 0, axis=-1)  # the condition holds for a prefix of j
+    tau = np.take_along_axis(css, np.maximum(rho, 1)[..., None] - 1, axis=-1) / np.maximum(rho, 1)[..., None]
+    return np.maximum(v - tau, 0.0)
+
+
+def _floor(p: np.ndarray, floor: float) -> np.ndarray:
+    """Mix a distribution with ``floor`` per symbol so that no symbol is impossible."""
+    n = p.shape[-1]
+    floor = min(floor, 0.5 / n)
+    return p * (1.0 - n * floor) + floor
 
 
 class RLSReadout:
@@ -61,6 +77,7 @@ class RLSReadout:
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
         self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / params.rls_reg,
                                  (n_replicas, n_features, n_features)).copy()
+        self._outer = np.empty((n_features, n_features), dtype=self.dtype)
         self._n_blocks = 0
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -70,8 +87,9 @@ class RLSReadout:
         return np.matmul(features, self.weights)
 
     def distribution(self, raw: np.ndarray) -> np.ndarray:
-        """Turn ``predict`` output into a proper distribution over the last axis (clip, renormalise)."""
-        return _distribution(raw, self.params.prob_floor)
+        """Turn ``predict`` output into a distribution over the last axis: the nearest point of
+        the probability simplex, mixed with ``prob_floor`` per symbol."""
+        return _floor(_simplex(raw), self.params.prob_floor)
 
     def learn(self, features: np.ndarray, targets: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Learn B consecutive rows per replica, in order; rows with ``active`` False change nothing.
@@ -125,7 +143,9 @@ class RLSReadout:
             if not commit:
                 return innovation
             self.weights += np.matmul(H.transpose(0, 2, 1), Z)
-            self.P -= np.matmul(H.transpose(0, 2, 1), H)
+            for k in range(len(H)):  # H^T H of one replica at a time: numpy uses syrk, one F x F buffer
+                np.matmul(H[k].T, H[k], out=self._outer)
+                self.P[k] -= self._outer
         if lam < 1:
             self.P /= (lam ** count[:, -1])[:, None, None]
         self._n_blocks += 1
@@ -157,7 +177,7 @@ class DeltaReadout:
 
     def distribution(self, raw: np.ndarray) -> np.ndarray:
         """Apply the probability floor to ``predict`` output (already a distribution)."""
-        return _distribution(raw, self.params.prob_floor)
+        return _floor(raw, self.params.prob_floor)
 
     def learn(self, features: np.ndarray, targets: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Learn a block: features (K, B, F), targets (K, B, n_out), active (K, B) bool.

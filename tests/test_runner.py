@@ -47,9 +47,11 @@ def test_run_writes_the_run_directory(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert list(metrics) == ["train", "test"]
     test = metrics["test"]
-    for name in ("kl_to_optimal", "legal_mass", "longrange_accuracy", "surprisal_gap", "cross_entropy",
-                 "optimal_cross_entropy"):
+    for name in ("kl_to_optimal", "legal_mass", "longrange_accuracy", "surprisal_gap", "cross_entropy"):
         assert name in test and f"{name}_chance" in test and len(test["per_replica"][name]) == 2
+    # the optimal cross entropy is the grammar's floor, not a predictor's score: no chance level
+    assert test["optimal_cross_entropy"] < test["cross_entropy"] < test["cross_entropy_chance"]
+    assert "optimal_cross_entropy_chance" not in test
     assert test["longrange_accuracy_chance"] == pytest.approx(0.5)
     with h5py.File(out / "traces.h5") as f:
         assert json.loads(f.attrs["phases"]) == ["train", "test"]

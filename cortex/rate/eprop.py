@@ -26,7 +26,8 @@ g suffices (G x N numbers instead of N x N). The update, summed over a block of 
 with y_hat_t the readout's a-priori prediction and y_t the input that then arrived (for RLS this is
 the squared-error gradient, for the softmax delta readout the cross-entropy one). Input weights use
 the same rule with presynaptic trace a_i-filtered x. Updates are applied at the end of each block,
-which is the delay e-prop itself allows; only existing connections change (sparsity is kept), and
+which is the delay e-prop itself allows; only existing connections change (sparsity is kept, and units
+without input synapses stay without), and
 the pair that straddles two ``run_sequence`` calls trains the readout only.
 """
 from __future__ import annotations
@@ -53,6 +54,7 @@ class EpropCortex(RateCortex):
         fb = rsv.stack(lambda s: rsv.feedback_weights(n, self.n_inputs, p.feedback_scale, s), seeds, dt)
         self._Bt = np.ascontiguousarray(fb.transpose(0, 2, 1))  # (K, n_out, N)
         self._mask = (self._W != 0).astype(dt)
+        self._input_rows = rsv.input_units(p)  # units without input synapses never grow them
         self._gleak = self.group_leak.astype(dt)[None, :, None]
         self._gdecay = (1.0 - self.group_leak).astype(dt)[None, :, None]
         self._eps = np.zeros((k, g, n), dt)
@@ -94,6 +96,7 @@ class EpropCortex(RateCortex):
             np.matmul(post, self._eps_buf[:, g, j0:j0 + b], out=d_w[:, units])
             np.matmul(post, self._eps_in_buf[:, g, j0:j0 + b], out=d_u[:, units])
         d_w *= self._mask
+        d_u[:, self._input_rows:] = 0.0
         self._W -= p.lr_recurrent * d_w
         self._U -= p.lr_input * d_u
         self._fold_leak()

@@ -14,17 +14,19 @@ class RateParams(CortexParams):
 
     Unit i: v_i <- (1 - a_i) v_i + a_i (sum_j W_ij r_j + sum_k U_ik x_k + b_i),  r_i = f(v_i),
     where a_i = dt / tau_i is the unit's leak rate. Units come in ``n_timescales`` equal groups whose
-    leak rates are spaced geometrically from ``leak_max`` (fast) down to ``leak_min`` (slow).
+    leak rates are spaced geometrically from ``leak_max`` (fast) down to ``leak_min`` (slow); only
+    the fastest ``input_fraction`` of the units receive the input directly.
     """
 
     backend: Literal["rate"] = Field("rate", description="'rate': numpy rate-unit cortex")
     n_units: int = Field(1000, ge=4, le=65536, description="number of recurrent rate units")
     spectral_radius: float = Field(1.0, gt=0, le=100, description="gain of the random recurrent matrix W, set through the circular law (its spectral radius for large n_units)")
     density: float = Field(0.1, gt=0, le=1, description="fraction of possible recurrent connections present (no self-connections)")
-    input_scale: float = Field(1.0, ge=0, le=100, description="standard deviation of the input weights")
-    bias_scale: float = Field(0.2, ge=0, le=10, description="standard deviation of the per-unit bias")
+    input_scale: float = Field(3.0, ge=0, le=100, description="standard deviation of the input weights")
+    input_fraction: float = Field(0.5, gt=0, le=1, description="fraction of units, fastest first, that receive the external input directly; the slower rest hear it only through recurrent connections (a timescale hierarchy, as from sensory to association cortex)")
+    bias_scale: float = Field(0.5, ge=0, le=10, description="standard deviation of the per-unit bias")
     leak_max: float = Field(1.0, gt=0, le=1, description="leak rate dt/tau of the fastest units (1 = no memory of their own)")
-    leak_min: float = Field(0.05, gt=0, le=1, description="leak rate dt/tau of the slowest units")
+    leak_min: float = Field(0.1, gt=0, le=1, description="leak rate dt/tau of the slowest units")
     n_timescales: int = Field(4, ge=1, le=64, description="number of unit groups, leak rates spaced geometrically from leak_max to leak_min")
     activation: Literal["tanh", "linear"] = Field("tanh", description="unit nonlinearity; 'linear' exists for memory-capacity checks and diverges when spectral_radius > 1")
     block_steps: int = Field(128, ge=1, le=4096, description="steps per learning block: readout (and e-prop) updates run as matrix-matrix products every block_steps steps")

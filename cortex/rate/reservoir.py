@@ -45,9 +45,17 @@ def recurrent_weights(params: RateParams, seed: int) -> np.ndarray:
     return w
 
 
+def input_units(params: RateParams) -> int:
+    """How many units (the first, i.e. fastest, ones) receive the external input directly."""
+    return max(1, round(params.input_fraction * params.n_units))
+
+
 def input_weights(params: RateParams, n_inputs: int, seed: int) -> np.ndarray:
-    """Dense Gaussian input matrix U (N, n_inputs) with standard deviation ``input_scale``."""
-    return params.input_scale * component_rng(seed, "input").standard_normal((params.n_units, n_inputs))
+    """Input matrix U (N, n_inputs): Gaussian with std ``input_scale`` on the first
+    ``input_units`` rows, zero on the slower rest, which hear the input only through W."""
+    u = params.input_scale * component_rng(seed, "input").standard_normal((params.n_units, n_inputs))
+    u[input_units(params):] = 0.0
+    return u
 
 
 def biases(params: RateParams, seed: int) -> np.ndarray:

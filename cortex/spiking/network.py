@@ -1,0 +1,252 @@
+"""The spiking cortex: a Brian2 LIF network behind the ``cortex.base.Cortex`` interface.
+
+Open loop (``run_sequence``): the whole input is known, so its spikes are drawn ahead and the
+network runs as ONE uninterrupted simulation; per-step spike counts are binned afterwards and the
+readout (which never feeds back) is trained online from them, block by block, giving the same
+predictions as training during the run.
+
+Closed loop (``run``): one ``Network.run`` per call; a network operation every ``step_ms`` reads
+the spike counters through raw arrays, calls the heads and ``exchange``, and writes the next input
+rates, dopamine and plasticity gates (Brian2 pays ~90 ms per ``run()``, so never a run per step).
+
+Replicas are independent blocks of one network (see ``cortex.spiking.build``). The model and its
+equations are in ``cortex.spiking.equations``.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from cortex.base import CortexOutput, NumericalError, SequenceOutput
+from cortex.encoding import one_hot
+from cortex.readout import make_readout
+from cortex.spiking import codegen, features as feat
+from cortex.spiking import inputs as inp
+from cortex.spiking.params import SpikingParams
+
+# SeedSequence keys of each replica's generators
+_STRUCTURE, _INPUT, _BRIAN = 1, 2, 4
+_STATE = ("v", "I_slow", "adapt", "theta", "rate_est")
+
+
+class SpikingCortex:
+    """Spiking cortex with K replicas (see module docstring).
+
+    ``n_inputs``: input symbols / features (one input population each); ``sample_units``: number
+    of excitatory neurons per replica whose activity and spikes are recorded; ``signals`` and
+    ``n_actions``: what the closed-loop heads predict and choose.
+    """
+
+    probes = ("activity", "spikes", "rate_hz", "v_mv")
+
+    def __init__(self, params: SpikingParams, n_inputs: int, n_replicas: int, sample_units: int,
+                 signals: Sequence[str] = (), n_actions: int = 0):
+        self.params = params
+        self.n_inputs, self.n_replicas = int(n_inputs), int(n_replicas)
+        self.n_sample = min(int(sample_units), params.n_exc)
+        self.signals, self.n_actions = tuple(signals), int(n_actions)
+        self.target = codegen.resolve_target(params.target)
+        self._cache = codegen.cache_dir(params.cache_dir)
+        self._plastic = True
+        self._built = None
+        self._traces: dict = {}
+
+    # ----------------------------------------------------------------- state
+    def reset(self, seeds: Sequence[int]) -> None:
+        """(Re)build the network, readout and heads; replica k from ``seeds[k]`` alone."""
+        from brian2 import Network  # noqa: F401  (fail here, not mid-build, if Brian2 is missing)
+
+        from cortex.spiking.build import build
+
+        p, K = self.params, self.n_replicas
+        if len(seeds) != K:
+            raise ValueError(f"need {K} seeds, got {len(seeds)}")
+        rng = lambda s, key: np.random.default_rng(np.random.SeedSequence([int(s), key]))  # noqa: E731
+        self._input_rngs = [rng(s, _INPUT) for s in seeds]
+        self._brian_seed = int(rng(seeds[0], _BRIAN).integers(2**31 - 1))
+        if self._built is not None:
+            del self._built  # drop the old objects before creating new ones with the same names
+        self._built = build(p, K, self.n_inputs, self.n_sample, [rng(s, _STRUCTURE) for s in seeds],
+                            closed_loop_fn=self._tick)
+        self._ns = {}  # every constant lives in the groups (see equations.py)
+        n_in = self.n_inputs * p.n_input_per_symbol
+        self._phases = np.stack([r.random(n_in) for r in self._input_rngs])
+        self._slow = feat.FilterBank(K, p.n_exc, p.filter_taus_ms, p.step_ms) if p.filter_taus_ms else None
+        self.n_features = p.n_exc * (1 + len(p.filter_taus_ms)) + 1
+        self._readout = make_readout(p.readout, K, self.n_features, self.n_inputs)
+        self._pending = np.zeros((K, self.n_features))   # last step's features, awaiting their target
+        self._has_pending = np.zeros(K, bool)
+        self._heads = None
+        if self.signals or self.n_actions:
+            from cortex.heads import ThreeFactorHeads
+
+            # heads add their own bias unit: they get the features without ours
+            self._heads = ThreeFactorHeads(K, self.n_features - 1, self.signals, self.n_actions, p.heads, seeds)
+        self.set_plasticity(self._plastic)
+
+    def set_plasticity(self, on: bool) -> None:
+        """Switch STDP, intrinsic plasticity, reward-modulated STDP, readout and heads on/off."""
+        self._plastic = bool(on)
+        if self._built is not None:
+            self._built.cx.variables["plastic"].get_value()[:] = float(on)
+
+    @property
+    def time_ms(self) -> float:
+        """Simulated time since ``reset`` (ms)."""
+        return float(self._built.net.t / 1e-3) if self._built is not None else 0.0
+
+    # ------------------------------------------------------------- open loop
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
+        """Feed (K, T) int symbols as one simulation of T * step_ms; see module docstring.
+
+        Padding steps (``active`` False) freeze the replica's whole state and weights.
+        Returns probs (K, T, n_inputs), activity (K, T, n_sample) spike counts per step, and
+        extra: spikes_replica/spikes_index/spikes_time_ms (events of the sampled neurons),
+        rate_hz (K, T) excitatory population rate per step, v_mv (K, T, n_v) membrane potential
+        sampled at the start of each step.
+        """
+        p, b, K = self.params, self._built, self.n_replicas
+        inputs, active = np.asarray(inputs), np.asarray(active, bool)
+        if inputs.shape != active.shape or inputs.ndim != 2 or inputs.shape[0] != K:
+            raise ValueError(f"inputs and active must both be (K={K}, T), got {inputs.shape}, {active.shape}")
+        T, t0 = inputs.shape[1], self.time_ms
+        rates = inp.rates_hz(np.clip(inputs, 0, self.n_inputs - 1), active, self.n_inputs,
+                             p.input_rate_hz, p.background_rate_hz)
+        idx, times = inp.draw_spikes(self._input_rngs, rates, p.n_input_per_symbol, p.step_ms, p.dt_ms, t0,
+                                     p.input_noise, self._phases)
+        g = b.cx.variables["g"].get_value()
+        gidx, gtimes = inp.gate_spikes(active, g[b.layout.gid[:, 0]] > 0.5, p.step_ms, t0)
+        self._simulate(T, (idx, times), (gidx, gtimes), closed=False)
+        counts, spikes = self._read_spikes(T, t0)
+        v = self._read_v(T)
+        self._check_finite(T - 1)
+        probs = self._train_readout(counts, inputs, active)
+        extra = {**spikes, "rate_hz": self._pop_rate(counts)}
+        if v is not None:
+            extra["v_mv"] = v
+        return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample], extra=extra)
+
+    def _simulate(self, T: int, input_spikes, gate, closed: bool) -> None:
+        """One Brian2 run of T steps: open loop with the given generator spikes, or closed loop."""
+        from brian2 import ms, seed
+
+        b = self._built
+        b.inp_gen.set_spikes(input_spikes[0], input_spikes[1] * ms, sorted=True)
+        b.gate_gen.set_spikes(gate[0], gate[1] * ms, sorted=True)
+        for obj in b.open_only:
+            obj.active = not closed
+        for obj in b.gate:
+            obj.active = len(gate[0]) > 0
+        for obj in b.closed_only:
+            obj.active = closed
+        if closed:
+            # the only Brian2-side randomness (Poisson inputs) comes from its global generator
+            seed(self._brian_seed)
+            self._brian_seed = (self._brian_seed * 1103515245 + 12345) % (2**31 - 1)
+        with codegen.brian_prefs(self.target, self._cache):
+            b.net.run(T * self.params.step_ms * ms, namespace=self._ns)
+
+    def _read_spikes(self, T: int, t0: float):
+        """Per-step counts (K, T, n_exc) of the open-loop run and the sampled neurons' spikes;
+        empties the monitor so memory stays bounded."""
+        p, b, lay = self.params, self._built, self._built.layout
+        i, t_ms = np.asarray(b.spk_all.i[:], np.int64), np.asarray(b.spk_all.t_[:]) * 1e3
+        counts = feat.bin_counts(i, t_ms, lay.replica, lay.local, self.n_replicas, T, p.n_exc, t0,
+                                 p.step_ms, p.dt_ms)
+        sampled = lay.local[i] < self.n_sample
+        spikes = {"spikes_replica": lay.replica[i[sampled]].astype(np.int16),
+                  "spikes_index": lay.local[i[sampled]].astype(np.int32),
+                  "spikes_time_ms": t_ms[sampled].astype(np.float64)}
+        _clear_events(b.spk_all)
+        return counts, spikes
+
+    def _read_v(self, T: int):
+        """(K, T, n_v) membrane potential (mV) sampled once per step; empties the monitor."""
+        mon = self._built.v_probe
+        if mon is None:
+            return None
+        v = np.asarray(mon.v_[:]).T * 1e3  # (samples, K * n_v)
+        mon.resize(0)
+        v = v[-T:] if len(v) >= T else np.pad(v, ((T - len(v), 0), (0, 0)), constant_values=np.nan)
+        K = self.n_replicas
+        return v.reshape(T, K, -1).transpose(1, 0, 2).astype(np.float32)
+
+    def _pop_rate(self, counts: np.ndarray) -> np.ndarray:
+        """Excitatory population rate per step (K, T) in Hz."""
+        return (counts.sum(-1) / (self.params.n_exc * self.params.step_ms * 1e-3)).astype(np.float32)
+
+    def _train_readout(self, counts: np.ndarray, inputs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Online readout over the recorded steps; returns the a-priori predictions (K, T, n_in).
+
+        Each replica's active steps are packed in order, preceded by the previous call's last
+        step (whose target, this call's first symbol, is only known now); row r learns to
+        predict the symbol of the next active step.
+        """
+        K, T = active.shape
+        slow = self._slow.run(counts, active) if self._slow is not None else None
+        X = feat.features(counts, slow).astype(np.float64)
+        n = self.n_inputs
+        probs = np.full((K, T, n), 1.0 / n)
+        rows = np.zeros((K, T + 1, X.shape[-1]))
+        targets = np.zeros((K, T + 1, n))
+        learn = np.zeros((K, T + 1), bool)
+        where = []
+        for k in range(K):
+            a = np.flatnonzero(active[k])
+            where.append(a)
+            rows[k, 0], rows[k, 1:len(a) + 1] = self._pending[k], X[k, a]
+            targets[k, : len(a)] = one_hot(inputs[k, a], n)
+            learn[k, : len(a)] = True
+            learn[k, 0] &= self._has_pending[k]
+        if self._plastic:
+            pred = np.empty_like(targets)
+            B = self.params.block_steps
+            for s in range(0, T + 1, B):
+                pred[:, s:s + B] = self._readout.learn(rows[:, s:s + B], targets[:, s:s + B], learn[:, s:s + B])
+        else:
+            pred = self._readout.predict(rows)
+        for k, a in enumerate(where):
+            if len(a):
+                # rows 1..len(a)-1 were predicted before learning; the last one after everything
+                probs[k, a[:-1]] = pred[k, 1:len(a)]
+                last = self._readout.predict(X[k, a[-1]][None])[0]
+                probs[k, a[-1]] = last
+                self._pending[k], self._has_pending[k] = X[k, a[-1]], True
+        return self._readout.distribution(probs)
+
+    def _check_finite(self, step: int) -> None:
+        """Raise NumericalError if any neuron or weight state is NaN/Inf."""
+        b = self._built
+        for name in _STATE:
+            if not np.isfinite(b.cx.variables[name].get_value()).all():
+                raise NumericalError(step, f"cx.{name}")
+        if not np.isfinite(b.syn_ee.variables["w"].get_value()).all():
+            raise NumericalError(step, "syn_ee.w")
+
+    # ----------------------------------------------------------- closed loop
+    def run(self, steps: int, exchange, first_inputs: np.ndarray) -> None:
+        """Closed loop for ``steps`` environment steps of ``step_ms``; ``exchange(step, output)``
+        is called once per step, from inside the simulation, and returns the next Exchange."""
+        from cortex.spiking.closed_loop import ClosedLoop
+
+        self._loop = ClosedLoop(self, steps, exchange, np.asarray(first_inputs, float))
+        self._loop.start()
+        empty = (np.zeros(0, np.int64), np.zeros(0))
+        self._simulate(steps, empty, empty, closed=True)
+        self._loop.step()  # the last step's counts are complete only when the run has ended
+        self._traces = self._loop.finish()
+
+    def _tick(self, t) -> None:
+        """Network operation body, every step_ms: hand over to the closed loop in progress."""
+        self._loop.tick()
+
+    def traces(self) -> dict:
+        """The last closed-loop run's traces, as ``SequenceOutput.extra`` holds them."""
+        return self._traces
+
+
+def _clear_events(monitor) -> None:
+    """Forget the spikes a SpikeMonitor holds (Brian2 has no public call for it)."""
+    monitor.resize(0)
+    monitor.variables["N"].get_value()[...] = 0

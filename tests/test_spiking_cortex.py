@@ -1,0 +1,127 @@
+"""Behaviour of the spiking (Brian2) cortex: learning, plasticity switch, closed loop, seeding.
+
+All Brian2 tests build the same small network structure, so with a warm cython cache they
+compile nothing (the first run on a machine compiles for a few minutes).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cortex.base import CortexOutput, Exchange, Modulators, NumericalError
+from cortex.spiking.params import SPIKING_MODELS, SpikingParams
+
+SMALL = dict(n_units=100, step_ms=25.0, dt_ms=1.0, n_v_probe=2)
+
+
+def test_params_module_does_not_import_brian2():
+    code = "import sys, cortex.spiking.params; assert 'brian2' not in sys.modules, 'brian2 imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_registry_entry_and_validation():
+    params_cls, impl = SPIKING_MODELS["lif"]
+    assert params_cls is SpikingParams and impl == "cortex.spiking.network:SpikingCortex"
+    with pytest.raises(ValueError, match="whole multiple"):
+        SpikingParams(step_ms=25.0, dt_ms=0.3)
+    with pytest.raises(ValueError, match="extra"):
+        SpikingParams(tau_membrane_ms=20.0)
+
+
+def make(K=2, seeds=None, **overrides):
+    from cortex.spiking.network import SpikingCortex
+
+    cortex = SpikingCortex(SpikingParams(**{**SMALL, **overrides}), n_inputs=3, n_replicas=K, sample_units=5)
+    cortex.reset(list(seeds if seeds is not None else range(K)))
+    return cortex
+
+
+def cycle(K: int, T: int, start: int = 0) -> np.ndarray:
+    return np.tile((np.arange(T) + start) % 3, (K, 1))
+
+
+@pytest.mark.brian2
+def test_learns_a_deterministic_cycle_above_chance():
+    cortex = make()
+    cortex.run_sequence(cycle(2, 150), np.ones((2, 150), bool))
+    cortex.set_plasticity(False)
+    out = cortex.run_sequence(cycle(2, 60, start=150), np.ones((2, 60), bool))
+    truth = cycle(2, 60, start=151)
+    accuracy = (out.probs.argmax(-1) == truth).mean()
+    assert accuracy > 0.9, accuracy  # chance is 1/3
+    assert out.probs.shape == (2, 60, 3) and np.allclose(out.probs.sum(-1), 1)
+    assert out.activity.shape == (2, 60, 5)
+    assert out.extra["rate_hz"].shape == (2, 60) and out.extra["v_mv"].shape == (2, 60, 2)
+    assert (out.extra["spikes_index"] < 5).all() and out.extra["spikes_time_ms"].min() >= 150 * 25.0
+
+
+@pytest.mark.brian2
+def test_plasticity_off_leaves_weights_unchanged():
+    cortex = make()
+    cortex.set_plasticity(False)
+    before = cortex._built.syn_ee.w_[:].copy(), cortex._built.cx.theta_[:].copy(), cortex._readout.weights.copy()
+    cortex.run_sequence(cycle(2, 40), np.ones((2, 40), bool))
+    after = cortex._built.syn_ee.w_[:], cortex._built.cx.theta_[:], cortex._readout.weights
+    for b, a in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+    cortex.set_plasticity(True)
+    cortex.run_sequence(cycle(2, 40), np.ones((2, 40), bool))
+    assert not np.array_equal(cortex._built.syn_ee.w_[:], before[0])
+
+
+@pytest.mark.brian2
+def test_padding_steps_freeze_a_replica():
+    cortex = make()
+    active = np.ones((2, 40), bool)
+    active[1, 10:] = False
+    out = cortex.run_sequence(cycle(2, 40), active)
+    v = out.extra["v_mv"]
+    assert np.ptp(v[1, 11:], axis=0).max() == 0.0      # frozen: not even the leak acts
+    assert np.ptp(v[0, 11:], axis=0).max() > 0.0
+    assert (out.extra["spikes_time_ms"][out.extra["spikes_replica"] == 1] < 11 * 25.0).all()
+    lay = cortex._built.layout
+    w = cortex._built.syn_ee.variables["w"].get_value()
+    post = cortex._built.syn_ee.variables["_synaptic_post"].get_value()
+    frozen_w = w[lay.replica[post] == 1].copy()
+    cortex.run_sequence(cycle(2, 20), np.r_[True, False][:, None] & np.ones((2, 20), bool))
+    np.testing.assert_array_equal(w[lay.replica[post] == 1], frozen_w)
+
+
+@pytest.mark.brian2
+def test_same_seed_same_outputs_other_seed_differs():
+    outs = [make(K=1, seeds=[s]).run_sequence(cycle(1, 30), np.ones((1, 30), bool)) for s in (3, 3, 4)]
+    np.testing.assert_array_equal(outs[0].probs, outs[1].probs)
+    np.testing.assert_array_equal(outs[0].extra["spikes_time_ms"], outs[1].extra["spikes_time_ms"])
+    assert not np.array_equal(outs[0].extra["rate_hz"], outs[2].extra["rate_hz"])
+
+
+@pytest.mark.brian2
+def test_closed_loop_calls_exchange_once_per_step():
+    cortex = make()
+    calls = []
+
+    def exchange(step: int, out: CortexOutput) -> Exchange:
+        calls.append((step, out.activity.shape, out.next_input.shape))
+        x = np.zeros((2, 3))
+        x[:, (step + 1) % 3] = 1.0
+        mods = Modulators(dopamine=np.zeros(2), supervisory=np.zeros((2, 0)), plastic=np.ones(2, bool))
+        return Exchange(inputs=x, modulators=mods, action=np.full(2, -1), done=np.zeros(2, bool))
+
+    first = np.eye(3)[[0, 0]]
+    cortex.run(12, exchange, first)
+    assert [c[0] for c in calls] == list(range(12))
+    assert calls[0][1:] == ((2, 5), (2, 3))
+    traces = cortex.traces()
+    assert traces["rate_hz"].shape == (2, 12) and traces["rate_hz"].max() > 0
+    assert cortex.time_ms == pytest.approx(12 * 25.0)
+
+
+@pytest.mark.brian2
+def test_non_finite_state_raises_numerical_error():
+    cortex = make()
+    cortex._built.cx.variables["v"].get_value()[0] = np.nan
+    with pytest.raises(NumericalError):
+        cortex.run_sequence(cycle(2, 5), np.ones((2, 5), bool))
