@@ -28,7 +28,7 @@ def build(p, K: int, n_inputs: int, seed: int):
         dv/dt = (v_rest - v + I_slow - adapt) / tau_m : volt (unless refractory)
         dI_slow/dt = -I_slow / tau_s : volt
         dadapt/dt = -adapt / tau_a : volt
-        dtheta/dt = ip_on * ip_step * (rate_est - target_rate) : volt
+        dtheta/dt = ip_on * ip_step * (rate_est - target_rate) * int(theta > theta_min or rate_est > target_rate) : volt
         drate_est/dt = -rate_est / tau_rate : Hz
         tau_s : second (constant)
         tau_a : second (constant)
@@ -99,7 +99,7 @@ def build(p, K: int, n_inputs: int, seed: int):
     namespace = {
         "v_rest": p.v_rest_mv * mV, "v_thresh": p.v_thresh_mv * mV, "v_reset": p.v_reset_mv * mV,
         "tau_m": p.tau_m_ms * ms, "ip_step": p.ip_step_mv * mV, "target_rate": p.target_rate_hz * Hz,
-        "tau_rate": p.ip_tau_ms * ms,
+        "tau_rate": p.ip_tau_ms * ms, "theta_min": p.ip_theta_min_mv * mV,
         "tau_stdp": p.tau_stdp_ms * ms, "a_plus": p.stdp_a_plus, "a_minus": p.stdp_a_minus,
         "w_max": p.w_ee_max_mv * mV, "slow_fraction": p.slow_fraction,
     }

@@ -15,7 +15,9 @@ S = X P X^T + diag(lambda^c) = C C^T (Cholesky),
 and the a-priori errors of the sequential algorithm are diag(C) * Z, because C is lower triangular
 (row j depends on rows <= j only). So the final weights *and* each row's prediction (made before its
 target was learned) equal those of sequential RLS, within float tolerance, at about 3 F^2 flops per
-row in BLAS-3. Inactive rows are zeroed, which makes them exact no-ops.
+row in BLAS-3. Inactive rows are zeroed, which makes them exact no-ops. Blocks longer than F / 4
+rows are split, so that the B x B work (Cholesky, inverse) stays small next to the F x F work.
+Estimates become distributions by Euclidean projection onto the probability simplex.
 
 ``DeltaReadout``: softmax output trained by the online cross-entropy delta rule, normalised by the
 squared feature norm (NLMS) so that one learning rate suits any feature size. Within a block the
@@ -27,6 +29,7 @@ from typing import Literal
 
 import numpy as np
 from pydantic import Field
+from scipy.linalg import get_blas_funcs
 
 from cortex.base import NumericalError
 from cortex.params import Params
@@ -40,6 +43,10 @@ class ReadoutParams(Params):
     rls_forget: float = Field(1.0, ge=0.9, le=1.0, description="RLS forgetting factor per learned step (1 = remember everything; 0.999 ~ a 1,000-step memory)")
     delta_lr: float = Field(0.1, gt=0, le=10, description="delta-rule learning rate, per step, normalised by the squared feature norm")
     prob_floor: float = Field(1e-3, ge=0, le=0.1, description="probability mixed into every symbol so none is ever impossible (capped at 0.5 / number of symbols)")
+
+
+# BLAS routines per dtype, looked up once (kept off the instances so that readouts pickle)
+_SYMM_SYRK = {np.dtype(t): get_blas_funcs(("symm", "syrk"), dtype=t) for t in (np.float32, np.float64)}
 
 
 def _simplex(v: np.ndarray) -> np.ndarray:
@@ -68,7 +75,8 @@ class RLSReadout:
     """Linear readout trained by recursive least squares, one P matrix per replica.
 
     n_replicas: K; n_features: F; n_outputs: number of predicted values. Weights start at zero and
-    P at identity / rls_reg. Memory: K F^2 floats.
+    P at identity / rls_reg. Memory: K F^2 floats. P is symmetric, so only its lower triangle is
+    kept up to date (BLAS symm and in-place syrk: a quarter fewer flops, no F x F temporary).
     """
 
     def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64):
@@ -77,8 +85,6 @@ class RLSReadout:
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
         self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / params.rls_reg,
                                  (n_replicas, n_features, n_features)).copy()
-        self._outer = np.empty((n_features, n_features), dtype=self.dtype)
-        self._n_blocks = 0
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Regression estimate of the target: (K, F) -> (K, n_out) or (K, B, F) -> (K, B, n_out)."""
@@ -99,7 +105,18 @@ class RLSReadout:
         before it (exactly as sequential RLS); inactive rows with the block-start weights.
         Raises NumericalError(row, "readout") at the first row that produces a non-finite value.
         """
+        features = np.asarray(features, dtype=self.dtype)  # BLAS below works in place: one dtype
+        targets = np.asarray(targets, dtype=self.dtype)
         active = np.asarray(active, dtype=bool)
+        rows = max(8, features.shape[-1] // 4)
+        if features.shape[1] > rows:  # keep the B x B work (Cholesky, inverse) small next to F^2 B
+            parts = []
+            for s in range(0, features.shape[1], rows):
+                try:
+                    parts.append(self.learn(features[:, s:s + rows], targets[:, s:s + rows], active[:, s:s + rows]))
+                except NumericalError as err:
+                    raise NumericalError(s + err.step, "readout") from None
+            return np.concatenate(parts, axis=1)
         out = self._block(features, targets, active, commit=True)
         if out is not None:
             return out
@@ -122,8 +139,11 @@ class RLSReadout:
         X = features * mask
         resid = (targets - base) * mask
         n_rows = features.shape[1]
+        symm, syrk = _SYMM_SYRK[self.dtype]
         with np.errstate(over="ignore", invalid="ignore"):
-            G = np.matmul(X, self.P)
+            G = np.empty_like(X)
+            for k in range(len(X)):  # G = X P; P[k].T is P's Fortran view, its upper part valid
+                symm(1.0, self.P[k].T, X[k].T, beta=0.0, c=G[k].T, side=0, lower=0, overwrite_c=1)
             S = np.matmul(G, X.transpose(0, 2, 1))
             count = np.cumsum(active, axis=1)
             idx = np.arange(n_rows)
@@ -143,15 +163,10 @@ class RLSReadout:
             if not commit:
                 return innovation
             self.weights += np.matmul(H.transpose(0, 2, 1), Z)
-            for k in range(len(H)):  # H^T H of one replica at a time: numpy uses syrk, one F x F buffer
-                np.matmul(H[k].T, H[k], out=self._outer)
-                self.P[k] -= self._outer
+            for k in range(len(H)):  # P -= H^T H in place, lower triangle only
+                syrk(-1.0, H[k].T, beta=1.0, c=self.P[k].T, trans=0, lower=0, overwrite_c=1)
         if lam < 1:
             self.P /= (lam ** count[:, -1])[:, None, None]
-        self._n_blocks += 1
-        if self._n_blocks % 64 == 0:  # rounding slowly breaks the symmetry that RLS relies on
-            self.P += self.P.transpose(0, 2, 1)
-            self.P *= 0.5
         return np.where(active[..., None], targets - innovation, base)
 
 

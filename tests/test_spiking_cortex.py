@@ -120,8 +120,53 @@ def test_closed_loop_calls_exchange_once_per_step():
 
 
 @pytest.mark.brian2
+def test_dopamine_steers_recurrent_weights_and_heads_answer():
+    """Three-factor rule: the same run under positive dopamine ends with other E->E weights than
+    under zero dopamine; the heads give assessments, value and action preferences every step."""
+    from cortex.spiking.network import SpikingCortex
+
+    weights, shapes = [], []
+    for dopamine in (0.0, 1.0):
+        cortex = SpikingCortex(SpikingParams(**SMALL, rstdp_rate=0.05), n_inputs=3, n_replicas=2,
+                               sample_units=5, signals=("taste.sweet",), n_actions=2)
+        cortex.reset([0, 1])
+
+        def exchange(step, out, dopamine=dopamine):
+            shapes.append((out.assessments.shape, out.value.shape, out.action_prefs.shape))
+            mods = Modulators(dopamine=np.full(2, dopamine), supervisory=np.zeros((2, 1)), plastic=np.ones(2, bool))
+            return Exchange(inputs=np.eye(3)[[step % 3] * 2], modulators=mods, action=np.zeros(2, int),
+                            done=np.zeros(2, bool))
+
+        cortex.run(40, exchange, np.eye(3)[[0, 0]])
+        weights.append(cortex._built.syn_ee.w_[:].copy())
+    assert set(shapes) == {((2, 1), (2,), (2, 2))}
+    assert not np.allclose(weights[0], weights[1])
+
+
+@pytest.mark.brian2
 def test_non_finite_state_raises_numerical_error():
     cortex = make()
     cortex._built.cx.variables["v"].get_value()[0] = np.nan
     with pytest.raises(NumericalError):
         cortex.run_sequence(cycle(2, 5), np.ones((2, 5), bool))
+
+
+@pytest.mark.brian2
+@pytest.mark.slow
+def test_reber_next_symbol_kl_to_optimal_is_small():
+    """Plain Reber, 600 strings plastic then 150 frozen: KL to the exact next-symbol law <= 0.15."""
+    from cortex.spiking.network import SpikingCortex
+    from experiments.worlds.grammars import GRAMMARS
+
+    grammar = GRAMMARS["reber"](GRAMMARS["reber"].Params())
+    params = SpikingParams(n_units=400, readout={"rls_reg": 30.0})
+    cortex = SpikingCortex(params, n_inputs=len(grammar.symbols), n_replicas=1, sample_units=4)
+    cortex.reset([0])
+    rng = np.random.default_rng(0)
+    for plastic, strings in ((True, 600), (False, 150)):
+        cortex.set_plasticity(plastic)
+        stream = grammar.sample_many(rng, strings)
+        out = cortex.run_sequence(stream.symbols[None], np.ones((1, len(stream)), bool))
+    p, q = stream.next_dist[:-1], out.probs[0, :-1]
+    kl = np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0), axis=1).mean()
+    assert kl <= 0.15, kl

@@ -64,7 +64,7 @@ class RateCortex:
         n = params.n_units
         self.n_features = n + self.n_inputs + 1
         s = min(max(int(sample_units), 0), n)
-        self.sample = (np.arange(s) * n) // s
+        self.sample = np.arange(s) * n // max(s, 1)
         self.group_leak, leak, self.group_slices = rsv.leak_rates(params)
         self._leak = leak.astype(self.dtype)
         self._decay = (1.0 - leak).astype(self.dtype)

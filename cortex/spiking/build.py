@@ -107,7 +107,7 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     """Create all Brian2 objects for K replicas (one structure generator each in ``rngs``).
 
     ``closed_loop_fn`` (called every environment step with the simulation time) becomes the
-    network operation; it is added inactive and switched on for closed-loop runs only.
+    network operation; the caller switches it (and the other closed-loop objects) on per run.
     """
     import brian2 as b2
     from brian2 import mV, ms
@@ -116,6 +116,7 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     # one clock for every object: Brian2's defaultclock is global state we leave alone, and the
     # run loop pays per distinct clock per time step
     clock = b2.Clock(dt=p.dt_ms * ms, name="cortex_clock")
+    step_clock = b2.Clock(dt=p.step_ms * ms, name="cortex_step_clock")  # once per environment step
     layout = Layout.make(K, n, ne, n_sample)
     reps = [draw_replica(p, rng, n_inputs) for rng in rngs]
     n_in = n_inputs * p.n_input_per_symbol
@@ -148,23 +149,19 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     else:
         model, on_pre, on_post = eq.STDP_SYNAPSE, eq.STDP_ON_PRE, eq.STDP_ON_POST
     syn_ee = b2.Synapses(cx, cx, model, on_pre=on_pre, on_post=on_post, clock=clock, name="syn_ee")
-    pre = np.concatenate([layout.gid[k, r["ee"][0]] for k, r in enumerate(reps)])
-    post = np.concatenate([layout.gid[k, r["ee"][1]] for k, r in enumerate(reps)])
-    syn_ee.connect(i=pre, j=post)
+    syn_ee.connect(i=_global(layout, reps, "ee", 0), j=_global(layout, reps, "ee", 1))
     syn_ee.w = np.concatenate([r["ee"][2] for r in reps]) * mV
     _set_shared(syn_ee, eq.synapse_constants(p))
     if p.rstdp_rate > 0:
-        syn_ee.run_regularly(eq.RSTDP_STEP, dt=p.step_ms * ms, when="end", name="syn_ee_rstdp")
+        syn_ee.run_regularly(eq.RSTDP_STEP, clock=step_clock, when="end", name="syn_ee_rstdp")
 
     syn_rec = b2.Synapses(cx, cx, eq.STATIC_SYNAPSE, on_pre=eq.STATIC_ON_PRE, clock=clock, name="syn_rec")
-    pre = np.concatenate([layout.gid[k, r["rec"][0]] for k, r in enumerate(reps)])
-    post = np.concatenate([layout.gid[k, r["rec"][1]] for k, r in enumerate(reps)])
-    syn_rec.connect(i=pre, j=post)
+    syn_rec.connect(i=_global(layout, reps, "rec", 0), j=_global(layout, reps, "rec", 1))
     syn_rec.w = np.concatenate([r["rec"][2] for r in reps]) * mV
 
     # inputs: the same wiring from the open-loop generator and from the closed-loop rate group
     pre = np.concatenate([r["inp"][0] + k * n_in for k, r in enumerate(reps)])
-    post = np.concatenate([layout.gid[k, r["inp"][1]] for k, r in enumerate(reps)])
+    post = _global(layout, reps, "inp", 1)
     syn_in = []
     for source, name in ((inp_gen, "syn_in_gen"), (inp_rate, "syn_in_rate")):
         s = b2.Synapses(source, cx, eq.INPUT_SYNAPSE, on_pre=eq.INPUT_ON_PRE, clock=clock, name=name)
@@ -184,11 +181,11 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     spk_probe = b2.SpikeMonitor(b2.Subgroup(cx, 0, K * n_sample, name="cx_probe"), name="spk_probe") if n_sample else None
     n_v = min(p.n_v_probe, n)
     v_index = layout.gid[:, :n_v]
-    v_probe = (b2.StateMonitor(cx, "v", record=v_index.ravel(), dt=p.step_ms * ms, name="v_probe")
+    v_probe = (b2.StateMonitor(cx, "v", record=v_index.ravel(), clock=step_clock, name="v_probe")
                if n_v else None)
     op = None
     if closed_loop_fn is not None:
-        op = b2.NetworkOperation(closed_loop_fn, dt=p.step_ms * ms, when="start", name="exchange_op")
+        op = b2.NetworkOperation(closed_loop_fn, clock=step_clock, when="start", name="exchange_op")
     objects = [cx, inp_gen, inp_rate, gate_gen, syn_ee, syn_rec, *syn_in, syn_gate, spk_all]
     objects += [o for o in (spk_probe, v_probe, op) if o is not None]
     net = b2.Network(*objects, name="cortex_net")
@@ -196,6 +193,11 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     closed_only = [o for o in (inp_rate, syn_in[1], spk_probe, op) if o is not None]
     return Built(net, cx, inp_gen, inp_rate, gate_gen, syn_ee, spk_all, spk_probe, v_probe, op,
                  open_only, [gate_gen, syn_gate], closed_only, layout, v_index)
+
+
+def _global(layout: Layout, reps: list, key: str, side: int) -> np.ndarray:
+    """Global neuron indices of the pre (side 0) or post (side 1) ends of every replica's ``key`` synapses."""
+    return np.concatenate([layout.gid[k, r[key][side]] for k, r in enumerate(reps)])
 
 
 def _set_shared(group, constants: dict) -> None:

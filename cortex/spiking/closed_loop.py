@@ -35,7 +35,7 @@ class ClosedLoop:
         self.exc = self.lay.gid[:, : p.n_exc]           # (K, n_exc) global indices
         self.done = np.zeros(K, bool)
         self.inputs = first_inputs
-        self.buffer = _Block(cortex._readout, K, cortex.n_features, n_in, p.block_steps)
+        self.buffer = _Block(cortex._readout, K, cortex.n_features, n_in, p.block_steps, cortex._dtype)
         self.count = 0
         self.rate_hz = np.zeros((steps, K), np.float32)
         self.activity = np.zeros((steps, K, cortex.n_sample), np.float32)
@@ -76,7 +76,7 @@ class ClosedLoop:
         self.rate_hz[s] = counts.sum(1) / (self.p.n_exc * self.p.step_ms * 1e-3)
         on = ~self.done
         slow = cx._slow.run(counts[:, None], on[:, None])[:, 0] if cx._slow is not None else None
-        x = feat.features(counts, slow).astype(np.float64)
+        x = feat.features(counts, slow).astype(cx._dtype)
         out = CortexOutput(next_input=cx._readout.distribution(cx._readout.predict(x)),
                            activity=self.activity[s].copy())
         if cx._heads is not None:
@@ -121,9 +121,9 @@ class _Block:
     """Buffers (features, next input, learn?) rows and trains the readout once per block, so
     the readout's work runs as matrix-matrix products (as in open loop)."""
 
-    def __init__(self, readout, K: int, F: int, n_out: int, size: int):
+    def __init__(self, readout, K: int, F: int, n_out: int, size: int, dtype):
         self.readout, self.size, self.j = readout, size, 0
-        self.x, self.y = np.zeros((K, size, F)), np.zeros((K, size, n_out))
+        self.x, self.y = np.zeros((K, size, F), dtype), np.zeros((K, size, n_out), dtype)
         self.known = np.zeros((K, size), bool)
 
     def add(self, x: np.ndarray, y: np.ndarray, known: np.ndarray) -> None:

@@ -12,7 +12,9 @@ Neurons (excitatory and inhibitory share one group; constants differ per neuron)
 
 Each excitatory neuron's threshold thus settles where it fires at ``target_rate`` on average.
 The threshold follows a smoothed rate (tau_rate of seconds), not each spike, so switching
-plasticity off freezes it without removing any fast dynamics.
+plasticity off freezes it without removing any fast dynamics. It never falls below theta_min:
+a neuron that input rarely reaches would otherwise sink its threshold under the reset potential
+and fire at the refractory limit, dragging its replica into a high-rate state.
 Input and E->E spikes give a fast jump of v and a jump of the slow current scaled by
 slow_gain = tau_m / tau_s, so that a slow PSP carries the same charge whatever its duration (a
 long tau_s makes a neuron remember longer, not fire harder); tau_s is spread log-uniformly over
@@ -36,7 +38,7 @@ NEURON = """
 dv/dt = g * (v_rest - v + I_slow - adapt) / tau_m : volt (unless refractory)
 dI_slow/dt = -g * I_slow / tau_s : volt
 dadapt/dt = -g * adapt / tau_a : volt
-dtheta/dt = g * plastic * ip_on * ip_step * (rate_est - target_rate) : volt
+dtheta/dt = g * plastic * ip_on * ip_step * (rate_est - target_rate) * int(theta > theta_min or rate_est > target_rate) : volt
 drate_est/dt = -g * rate_est / tau_rate : Hz
 tau_s : second (constant)
 tau_a : second (constant)
@@ -55,6 +57,7 @@ t_ref : second (constant, shared)
 ip_step : volt (constant, shared)
 target_rate : Hz (constant, shared)
 tau_rate : second (constant, shared)
+theta_min : volt (constant, shared)
 """
 THRESHOLD = "v > v_thresh + theta and g > 0.5"
 RESET = "v = v_reset; adapt += b_adapt; rate_est += 1 / tau_rate; nspk += 1"
@@ -138,7 +141,7 @@ def neuron_constants(p) -> dict:
     return {
         "tau_m": p.tau_m_ms * 1e-3, "v_rest": p.v_rest_mv * 1e-3, "v_thresh": p.v_thresh_mv * 1e-3,
         "v_reset": p.v_reset_mv * 1e-3, "t_ref": p.refractory_ms * 1e-3, "ip_step": p.ip_step_mv * 1e-3,
-        "target_rate": p.target_rate_hz, "tau_rate": p.ip_tau_ms * 1e-3,
+        "target_rate": p.target_rate_hz, "tau_rate": p.ip_tau_ms * 1e-3, "theta_min": p.ip_theta_min_mv * 1e-3,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cortex.base import CortexOutput, NumericalError, SequenceOutput
+from cortex.base import NumericalError, SequenceOutput
 from cortex.encoding import one_hot
 from cortex.readout import make_readout
 from cortex.spiking import codegen, features as feat
@@ -55,8 +55,6 @@ class SpikingCortex:
     # ----------------------------------------------------------------- state
     def reset(self, seeds: Sequence[int]) -> None:
         """(Re)build the network, readout and heads; replica k from ``seeds[k]`` alone."""
-        from brian2 import Network  # noqa: F401  (fail here, not mid-build, if Brian2 is missing)
-
         from cortex.spiking.build import build
 
         p, K = self.params, self.n_replicas
@@ -69,13 +67,13 @@ class SpikingCortex:
             del self._built  # drop the old objects before creating new ones with the same names
         self._built = build(p, K, self.n_inputs, self.n_sample, [rng(s, _STRUCTURE) for s in seeds],
                             closed_loop_fn=self._tick)
-        self._ns = {}  # every constant lives in the groups (see equations.py)
         n_in = self.n_inputs * p.n_input_per_symbol
         self._phases = np.stack([r.random(n_in) for r in self._input_rngs])
         self._slow = feat.FilterBank(K, p.n_exc, p.filter_taus_ms, p.step_ms) if p.filter_taus_ms else None
         self.n_features = p.n_exc * (1 + len(p.filter_taus_ms)) + 1
-        self._readout = make_readout(p.readout, K, self.n_features, self.n_inputs)
-        self._pending = np.zeros((K, self.n_features))   # last step's features, awaiting their target
+        self._dtype = np.dtype(p.dtype)
+        self._readout = make_readout(p.readout, K, self.n_features, self.n_inputs, self._dtype)
+        self._pending = np.zeros((K, self.n_features), self._dtype)   # last step's features, awaiting their target
         self._has_pending = np.zeros(K, bool)
         self._heads = None
         if self.signals or self.n_actions:
@@ -94,7 +92,7 @@ class SpikingCortex:
     @property
     def time_ms(self) -> float:
         """Simulated time since ``reset`` (ms)."""
-        return float(self._built.net.t / 1e-3) if self._built is not None else 0.0
+        return float(self._built.net.t_) * 1e3 if self._built is not None else 0.0
 
     # ------------------------------------------------------------- open loop
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
@@ -120,7 +118,7 @@ class SpikingCortex:
         self._simulate(T, (idx, times), (gidx, gtimes), closed=False)
         counts, spikes = self._read_spikes(T, t0)
         v = self._read_v(T)
-        self._check_finite(T - 1)
+        self._check_finite(T, v)
         probs = self._train_readout(counts, inputs, active)
         extra = {**spikes, "rate_hz": self._pop_rate(counts)}
         if v is not None:
@@ -145,7 +143,8 @@ class SpikingCortex:
             seed(self._brian_seed)
             self._brian_seed = (self._brian_seed * 1103515245 + 12345) % (2**31 - 1)
         with codegen.brian_prefs(self.target, self._cache):
-            b.net.run(T * self.params.step_ms * ms, namespace=self._ns)
+            # every constant lives in the groups (see equations.py): nothing to resolve from frames
+            b.net.run(T * self.params.step_ms * ms, namespace={})
 
     def _read_spikes(self, T: int, t0: float):
         """Per-step counts (K, T, n_exc) of the open-loop run and the sampled neurons' spikes;
@@ -185,11 +184,11 @@ class SpikingCortex:
         """
         K, T = active.shape
         slow = self._slow.run(counts, active) if self._slow is not None else None
-        X = feat.features(counts, slow).astype(np.float64)
+        X = feat.features(counts, slow).astype(self._dtype)
         n = self.n_inputs
         probs = np.full((K, T, n), 1.0 / n)
-        rows = np.zeros((K, T + 1, X.shape[-1]))
-        targets = np.zeros((K, T + 1, n))
+        rows = np.zeros((K, T + 1, X.shape[-1]), self._dtype)
+        targets = np.zeros((K, T + 1, n), self._dtype)
         learn = np.zeros((K, T + 1), bool)
         where = []
         for k in range(K):
@@ -215,14 +214,16 @@ class SpikingCortex:
                 self._pending[k], self._has_pending[k] = X[k, a[-1]], True
         return self._readout.distribution(probs)
 
-    def _check_finite(self, step: int) -> None:
-        """Raise NumericalError if any neuron or weight state is NaN/Inf."""
+    def _check_finite(self, T: int, v: np.ndarray | None) -> None:
+        """Raise NumericalError if any neuron or weight state is NaN/Inf; the step is the first
+        one whose recorded membrane potentials are non-finite, else the chunk's last step."""
         b = self._built
-        for name in _STATE:
-            if not np.isfinite(b.cx.variables[name].get_value()).all():
-                raise NumericalError(step, f"cx.{name}")
+        bad = [f"cx.{name}" for name in _STATE if not np.isfinite(b.cx.variables[name].get_value()).all()]
         if not np.isfinite(b.syn_ee.variables["w"].get_value()).all():
-            raise NumericalError(step, "syn_ee.w")
+            bad.append("syn_ee.w")
+        if bad:
+            steps = np.flatnonzero(~np.isfinite(v).all(axis=(0, 2))) if v is not None else []
+            raise NumericalError(int(steps[0]) if len(steps) else T - 1, ", ".join(bad))
 
     # ----------------------------------------------------------- closed loop
     def run(self, steps: int, exchange, first_inputs: np.ndarray) -> None:

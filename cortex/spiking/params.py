@@ -75,6 +75,8 @@ class SpikingParams(CortexParams):
     target_rate_hz: float = Field(5.0, gt=0.0, le=200.0, description="homeostatic target rate of excitatory neurons (Hz)")
     ip_step_mv: float = Field(0.05, ge=0.0, le=10.0, description="intrinsic plasticity: threshold change per second per Hz of "
                               "(smoothed rate - target rate), i.e. per excess spike (mV)")
+    ip_theta_min_mv: float = Field(-5.0, ge=-50.0, le=0.0, description="lowest threshold shift intrinsic plasticity may reach (mV); "
+                                   "keep v_thresh_mv + ip_theta_min_mv above v_reset_mv")
     ip_tau_ms: float = Field(2000.0, gt=0.0, le=1e6, description="time constant of the rate estimate that intrinsic plasticity follows (ms)")
 
     # reward-modulated STDP (three-factor) on E -> E, for closed loop
@@ -83,6 +85,7 @@ class SpikingParams(CortexParams):
 
     # readouts on filtered spike counts
     readout: ReadoutParams = Field(ReadoutParams(), description="predictive readout of the next input (shared with the rate backend)")
+    dtype: Literal["float64", "float32"] = Field("float32", description="precision of the readout's features and weights (float32: same metrics, half the cost)")
     block_steps: int = Field(128, ge=1, le=4096, description="steps per readout learning block in open loop (matrix-matrix updates)")
     filter_taus_ms: tuple[float, ...] = Field((100.0, 400.0, 1600.0), max_length=8, description="time constants of slower exponential "
                                         "filters of the spike counts given to the readouts next to the per-step counts (ms); [] = counts only")
@@ -103,8 +106,8 @@ class SpikingParams(CortexParams):
             raise ValueError("step_ms must be a whole multiple of dt_ms")
         if any(tau <= 0 for tau in self.filter_taus_ms):
             raise ValueError("filter_taus_ms must all be positive")
-        if self.v_reset_mv >= self.v_thresh_mv:
-            raise ValueError("v_reset_mv must be below v_thresh_mv")
+        if self.v_reset_mv >= self.v_thresh_mv + self.ip_theta_min_mv:
+            raise ValueError("v_reset_mv must be below v_thresh_mv + ip_theta_min_mv (else a neuron can fire at every step)")
         return self
 
     @property
