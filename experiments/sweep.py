@@ -144,6 +144,7 @@ def run_sweep(
         return 130
 
     write_results(sweep_dir)
+    _plot(sweep_dir, quiet)
     counts, failed, _ = _scan(sweep_dir, manifest)
     say(f"done {counts['done']}, failed {counts['failed']}, missing {counts['missing']}; results: {sweep_dir / RESULTS}")
     if failed:
@@ -151,6 +152,17 @@ def run_sweep(
         for path in failed:
             print(f"  {path}", file=sys.stderr)
     return 0 if counts["done"] == len(runs) else 1
+
+
+def _plot(sweep_dir: Path, quiet: bool) -> None:
+    """Metric-vs-parameter plots from results.csv; a plotting problem never fails a sweep."""
+    from experiments.plotting.sweep import plot_sweep
+
+    try:
+        plot_sweep(sweep_dir)
+    except Exception as exc:  # the results are already on disk
+        if not quiet:
+            print(f"warning: sweep plots failed: {exc}", file=sys.stderr)
 
 
 def pending_jobs(sweep_dir: Path, runs) -> list[dict]:

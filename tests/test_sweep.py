@@ -208,6 +208,8 @@ def test_sweep_runs_every_point_and_writes_results(tmp_path):
                 assert value == "" if metrics[phase][name] is None else float(value) == pytest.approx(metrics[phase][name])
     text, code = status(out)
     assert code == 0 and "total 4, done 4, failed 0, running 0, missing 0" in text
+    # metric-vs-size plots are drawn from results.csv at the end of the sweep
+    assert any((out / "plots").glob("sweep_test.*.png"))
 
 
 def test_sweep_on_an_existing_scheduler(tmp_path):
