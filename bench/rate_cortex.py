@@ -15,10 +15,15 @@ Each number is the median of ``REPEATS`` timed runs after a warm-up run. Total t
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 
-import numpy as np
+# the same BLAS threading as `neurosteer run` (one thread unless set), for both sides of each ratio
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 from cortex.rate import RATE_MODELS
 
@@ -83,6 +88,7 @@ def main() -> None:
     bare = bare_steps_per_s(1024, STEPS[1024])
     result["eprop_vs_bare"] = {"1024": round(cortex_steps_per_s("eprop", 1024, 1, STEPS[1024]) / bare, 3)}
     result["dtype"] = "float64"
+    result["blas_threads"] = os.environ["OPENBLAS_NUM_THREADS"]
     result["machine"] = f"{platform.machine()} {platform.processor() or ''}".strip()
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result))
