@@ -10,7 +10,9 @@
   streams W from memory every step, so batching can only save the overhead.
 - ``eprop_vs_bare``: the same ratio as ``full_vs_bare`` for the e-prop model (extra information).
 
-Each number is the median of ``REPEATS`` timed runs after a warm-up run. Total time ~1-2 minutes.
+Other processes may share the cores, so each ratio is the median over ``ROUNDS`` rounds of two runs
+timed back to back (after a warm-up), not a ratio of medians taken minutes apart. ``load_avg_1min``
+tells how busy the machine was. About 20 s on a quiet 2-core machine.
 """
 from __future__ import annotations
 
@@ -28,24 +30,28 @@ import numpy as np  # noqa: E402
 from cortex.rate import RATE_MODELS
 
 N_SYMBOLS = 8
-REPEATS = 5
-STEPS = {256: 8192, 1024: 2048, 4096: 256}  # about 0.1-1 s per timed run at each size
-REPLICAS, REPLICA_UNITS, REPLICA_STEPS = 16, 128, 2048
+ROUNDS = 7
+STEPS = {256: 4096, 1024: 1024, 4096: 128}  # about 0.03-0.3 s per timed run on a quiet machine
+REPLICAS, REPLICA_UNITS, REPLICA_STEPS = 16, 128, 1024
+REPLICA_SIZES = (32, 64, 128, 256)
 
 
-def _median_time(fn, repeats: int = REPEATS) -> float:
-    """Median wall time (s) of ``fn()`` over ``repeats`` runs, after one warm-up run."""
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return time.perf_counter() - t0
 
 
-def bare_steps_per_s(n_units: int, steps: int) -> float:
-    """Steps/s of the bare recurrence h <- tanh(W h + U[:, x]) (float64, one network)."""
+def _median_ratio(slow, fast, rounds: int = ROUNDS) -> tuple[float, float, float]:
+    """Median over rounds of time(slow) / time(fast), timed back to back so that both see the same
+    machine load (other processes share the cores); also the median times (s). Warms up first."""
+    slow(), fast()
+    pairs = np.array([(_seconds(slow), _seconds(fast)) for _ in range(rounds)])
+    return float(np.median(pairs[:, 0] / pairs[:, 1])), float(np.median(pairs[:, 0])), float(np.median(pairs[:, 1]))
+
+
+def bare_run(n_units: int, steps: int):
+    """The bare recurrence h <- tanh(W h + U[:, x]) (float64, one network) as a callable."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((n_units, n_units)) * (0.9 / np.sqrt(n_units))
     u = rng.standard_normal((n_units, N_SYMBOLS))
@@ -56,40 +62,39 @@ def bare_steps_per_s(n_units: int, steps: int) -> float:
         for s in x:
             h = np.tanh(w @ h + u[:, s])
 
-    return steps / _median_time(run)
+    return run
 
 
-def cortex_steps_per_s(model: str, n_units: int, n_replicas: int, steps: int, **overrides) -> float:
-    """Steps/s (per replica) of ``run_sequence`` with learning on, on a random symbol stream."""
+def cortex_run(model: str, n_units: int, n_replicas: int, steps: int, **overrides):
+    """``run_sequence`` of a plastic cortex on a random symbol stream, as a callable."""
     params_cls, cortex_cls = RATE_MODELS[model]
     cortex = cortex_cls(params_cls(n_units=n_units, **overrides), N_SYMBOLS, n_replicas, sample_units=16)
     cortex.reset(list(range(n_replicas)))
     x = np.random.default_rng(1).integers(0, N_SYMBOLS, (n_replicas, steps))
-    return steps / _median_time(lambda: cortex.run_sequence(x))
-
-
-def replica_speedup() -> float:
-    """Time of REPLICAS single-replica runs / time of one batched run of the same work."""
-    sequential = REPLICAS * REPLICA_STEPS / cortex_steps_per_s("reservoir", REPLICA_UNITS, 1, REPLICA_STEPS)
-    batched = REPLICA_STEPS / cortex_steps_per_s("reservoir", REPLICA_UNITS, REPLICAS, REPLICA_STEPS)
-    return sequential / batched
+    return lambda: cortex.run_sequence(x)
 
 
 def main() -> None:
     t0 = time.perf_counter()
     result: dict = {"full_vs_bare": {}, "steps_per_s": {}}
     for n, steps in STEPS.items():
-        bare = bare_steps_per_s(n, steps)
-        full = cortex_steps_per_s("reservoir", n, 1, steps)
-        result["full_vs_bare"][str(n)] = round(full / bare, 3)
-        result["steps_per_s"][str(n)] = {"bare": round(bare), "full": round(full)}
-    result["replicas16_speedup"] = round(replica_speedup(), 2)
+        ratio, t_full, t_bare = _median_ratio(cortex_run("reservoir", n, 1, steps), bare_run(n, steps))
+        result["full_vs_bare"][str(n)] = round(1.0 / ratio, 3)
+        result["steps_per_s"][str(n)] = {"bare": round(steps / t_bare), "full": round(steps / t_full)}
+    by_units = {}
+    for n in REPLICA_SIZES:
+        singles = [cortex_run("reservoir", n, 1, REPLICA_STEPS) for _ in range(REPLICAS)]
+        batched = cortex_run("reservoir", n, REPLICAS, REPLICA_STEPS)
+        by_units[str(n)] = round(_median_ratio(lambda: [run() for run in singles], batched)[0], 2)
+    result["replicas16_speedup"] = by_units[str(REPLICA_UNITS)]
     result["replicas_n_units"] = REPLICA_UNITS
-    bare = bare_steps_per_s(1024, STEPS[1024])
-    result["eprop_vs_bare"] = {"1024": round(cortex_steps_per_s("eprop", 1024, 1, STEPS[1024]) / bare, 3)}
+    result["replicas16_speedup_by_units"] = by_units
+    ratio, _, _ = _median_ratio(cortex_run("eprop", 1024, 1, STEPS[1024]), bare_run(1024, STEPS[1024]))
+    result["eprop_vs_bare"] = {"1024": round(1.0 / ratio, 3)}
     result["dtype"] = "float64"
     result["blas_threads"] = os.environ["OPENBLAS_NUM_THREADS"]
     result["machine"] = f"{platform.machine()} {platform.processor() or ''}".strip()
+    result["load_avg_1min"] = round(os.getloadavg()[0], 2)
     result["wall_s"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(result))
 
