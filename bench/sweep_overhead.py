@@ -1,6 +1,6 @@
 """Benchmark: what running a sweep through Dask costs and gains. Prints one JSON object.
 
-    python bench/sweep_overhead.py [--sweep configs/sweeps/smoke.yaml]
+    python bench/sweep_overhead.py [--sweep configs/sweeps/bench_small.yaml]
 
 - speedup_2_workers: wall time of the sweep with 1 worker / with 2 workers (cluster start included,
   as a user sees it), each into a fresh directory;
@@ -45,7 +45,7 @@ def _run_walls(sweep_dir: Path) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", type=Path, default=ROOT / "configs" / "sweeps" / "smoke.yaml")
+    parser.add_argument("--sweep", type=Path, default=ROOT / "configs" / "sweeps" / "bench_small.yaml")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
