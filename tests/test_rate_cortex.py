@@ -42,16 +42,17 @@ def test_learns_a_deterministic_cycle(model, readout):
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_batched_replicas_equal_separate_runs(model):
+@pytest.mark.parametrize("density", [0.1, 1.0], ids=["sparse_w", "dense_w"])
+def test_batched_replicas_equal_separate_runs(model, density):
     seeds, t = [3, 8, 21], 150
     x = stream(3, t)
     lengths = [t, t - 37, t]  # replica 1 ends early: trailing padding
     active = np.arange(t)[None] < np.array(lengths)[:, None]
-    batched = make(model, k=3, seeds=seeds)
+    batched = make(model, k=3, seeds=seeds, density=density)
     first = batched.run_sequence(x, active)
     second = batched.run_sequence(x[:, ::-1].copy())
     for k, seed in enumerate(seeds):
-        alone = make(model, k=1, seeds=[seed])
+        alone = make(model, k=1, seeds=[seed], density=density)
         a1 = alone.run_sequence(x[k:k + 1, :lengths[k]])
         a2 = alone.run_sequence(x[k:k + 1, ::-1].copy())
         np.testing.assert_allclose(first.probs[k, :lengths[k]], a1.probs[0], rtol=1e-7, atol=1e-10)

@@ -20,12 +20,17 @@ import dataclasses
 from typing import Sequence
 
 import numpy as np
+import scipy.sparse
 
 from cortex.base import CortexOutput, ExchangeFn, NumericalError, SequenceOutput
 from cortex.encoding import one_hot
 from cortex.rate import reservoir as rsv
 from cortex.rate.params import RateParams
 from cortex.readout import make_readout
+
+
+#: at or below this connection density W is stored sparse (CSR): fewer bytes to stream each step
+SPARSE_DENSITY = 0.3
 
 
 def next_active(active: np.ndarray) -> np.ndarray:
@@ -82,6 +87,7 @@ class RateCortex:
         self._W = rsv.stack(lambda s: rsv.recurrent_weights(p, s), seeds, dt)
         self._U = rsv.stack(lambda s: rsv.input_weights(p, self.n_inputs, s), seeds, dt)
         self._b = rsv.stack(lambda s: rsv.biases(p, s), seeds, dt)
+        self._csr = None
         self._fold_leak()
         self._v = np.zeros((k, n), dt)
         self._r = np.zeros((k, n), dt)  # f(0) = 0 for both activations
@@ -99,10 +105,24 @@ class RateCortex:
             self.heads = ThreeFactorHeads(k, self.n_features, self.signals, self.n_actions, p.heads, seeds)
 
     def _fold_leak(self) -> None:
-        """Precompute a_i W_ij, a_i U_ik (as rows per input) and a_i b_i, used at every step."""
+        """Precompute a_i W_ij, a_i U_ik (as rows per input) and a_i b_i, used at every step.
+
+        A sparse W becomes one block-diagonal CSR matrix over all replicas: a single call per step
+        whatever K, and K N^2 density entries to stream instead of K N^2 (which for K >= 3 replicas
+        of 1,000 units no longer fit in cache). Rows are summed in the same order batched or alone.
+        """
         self._Wa = self._leak[:, None] * self._W
         self._Ua = np.ascontiguousarray((self._leak[:, None] * self._U).transpose(0, 2, 1))
         self._ba = self._leak * self._b
+        if self.params.density > SPARSE_DENSITY:
+            self._csr = None
+        elif self._csr is None:
+            k, i, j = self._nonzero = np.nonzero(self._W)  # the pattern is fixed from here on
+            n = self.params.n_units
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(k * n + i, minlength=len(self._W) * n))])
+            self._csr = scipy.sparse.csr_array((self._Wa[k, i, j], k * n + j, indptr), shape=(len(indptr) - 1,) * 2)
+        else:
+            self._csr.data[:] = self._Wa[self._nonzero]
 
     def set_plasticity(self, on: bool) -> None:
         """Switch all learning on or off; a pair whose target arrives while off is never learned."""
@@ -134,19 +154,22 @@ class RateCortex:
         """Advance b steps; write r_t into buffer rows j0.. . drive (K, b, N) = a (U x_t + b)."""
         n, buf, decay, wa = self.params.n_units, self._buf, self._decay, self._Wa
         v, r = self._v, self._r
-        m = np.empty((self.n_replicas, n, 1), self.dtype)
+        m = np.empty((self.n_replicas, n, 1), self.dtype) if self._csr is None else None
         all_on = active.all(axis=0)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below
             for j in range(drive.shape[1]):
-                np.matmul(wa, r[:, :, None], out=m)
+                if self._csr is None:
+                    rec = np.matmul(wa, r[:, :, None], out=m)[..., 0]
+                else:
+                    rec = (self._csr @ r.reshape(-1)).reshape(r.shape)
                 if all_on[j]:
                     v *= decay
-                    v += m[..., 0]
+                    v += rec
                     v += drive[:, j]
                     a = None
                 else:
                     a = active[:, j]
-                    v = np.where(a[:, None], decay * v + m[..., 0] + drive[:, j], v)
+                    v = np.where(a[:, None], decay * v + rec + drive[:, j], v)
                 out = buf[:, j0 + j, :n]
                 self._activate(v, out)
                 self._trace_step(j0 + j, r, buf[:, j0 + j], a)
@@ -213,7 +236,7 @@ class RateCortex:
         if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
             raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
         k, t_len = inputs.shape
-        n, n_in, blk = self.params.n_units, self.n_inputs, self.params.block_steps
+        n_in, blk = self.n_inputs, self.params.block_steps
         kk = np.arange(k)[:, None]
         learn = self._plastic
         x_held = one_hot(inputs, n_in, self.dtype)  # also validates the symbol range

@@ -29,7 +29,7 @@ class RateParams(CortexParams):
     leak_min: float = Field(0.1, gt=0, le=1, description="leak rate dt/tau of the slowest units")
     n_timescales: int = Field(4, ge=1, le=64, description="number of unit groups, leak rates spaced geometrically from leak_max to leak_min")
     activation: Literal["tanh", "linear"] = Field("tanh", description="unit nonlinearity; 'linear' exists for memory-capacity checks and diverges when spectral_radius > 1")
-    block_steps: int = Field(128, ge=1, le=4096, description="steps per learning block: readout (and e-prop) updates run as matrix-matrix products every block_steps steps")
+    block_steps: int = Field(64, ge=1, le=4096, description="steps per learning block: readout (and e-prop) updates run as matrix-matrix products every block_steps steps")
     readout: ReadoutParams = Field(ReadoutParams(), description="predictive readout of the next input")
     dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision of all state and weights")
     heads: HeadsParams = Field(HeadsParams(), description="thought assessors, critic and actor (closed-loop tasks only)")
