@@ -3,13 +3,16 @@
 - ``ours_vs_handwritten``: wall time of ``SpikingCortex.run_sequence`` (configured as given, the
   default step_ms) divided by the hand-written Brian2 script of the same network
   (``bench/handwritten_lif.py``: same neurons, synapses, plasticity, input trains, spike counting;
-  same target), for the same simulated time. Both with a warm cache: each is run once untimed
-  first, then the fastest of ``--repeats`` runs counts. Ours also trains the readout online from
-  the counts (the script does not); that share is reported as ``ours_readout_s``.
+  same target), for the same simulated time: the framework's overhead over plain Brian2. Both with
+  a warm cache: each is run once untimed first, then the fastest of ``--repeats`` runs counts.
+  Ours also trains the next-symbol readout online from the counts, numpy work that the script has
+  no counterpart for (RLS on n_exc x (1 + filters) features: ~10% of the call at 400 units). It is
+  timed inside the same calls and left out of this ratio; ``ours_incl_readout_vs_handwritten``
+  keeps it in, and ``ours_readout_s`` is its time.
 - ``closed_vs_open``: our closed loop (``run`` with a network operation and a trivial ``exchange``
   every ``--env-step-ms``) divided by our open loop at the same step, for the same simulated time.
 
-Usage: python bench/spiking_cortex.py [--sim-s 20] [--replicas 3] [--env-step-ms 20] [--set key=value ...]
+Usage: python bench/spiking_cortex.py [--sim-s 40] [--replicas 3] [--env-step-ms 20] [--set key=value ...]
 """
 from __future__ import annotations
 
@@ -51,10 +54,10 @@ def _cortex(p: SpikingParams, K: int, n_in: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sim-s", type=float, default=20.0, help="simulated seconds per timed run")
+    ap.add_argument("--sim-s", type=float, default=40.0, help="simulated seconds per timed run")
     ap.add_argument("--replicas", type=int, default=3)
     ap.add_argument("--env-step-ms", type=float, default=20.0, help="environment step of the closed-loop comparison")
-    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--set", action="append", default=[], help="SpikingParams field=value (YAML scalar)")
     args = ap.parse_args()
     import yaml
@@ -78,7 +81,16 @@ def main() -> None:
         return out
 
     cortex._train_readout = timed_train
-    ours_s = _timed(lambda: cortex.run_sequence(symbols, np.ones((K, T), bool)), args.repeats)
+
+    def ours():  # wall time of the whole call, and of the call without its readout training
+        start = time.perf_counter()
+        cortex.run_sequence(symbols, np.ones((K, T), bool))
+        wall = time.perf_counter() - start
+        return wall, wall - readout_s[-1]
+
+    ours()  # warm-up: compiles into the cache
+    runs = [ours() for _ in range(args.repeats)]
+    ours_s, ours_net_s = min(w for w, _ in runs), min(n for _, n in runs)
     del cortex
     from bench.handwritten_lif import run as handwritten
 
@@ -99,10 +111,11 @@ def main() -> None:
 
     closed_s = _timed(lambda: cortex.run(Tq, exchange, np.eye(n_in)[sym_q[:, 0]]), args.repeats)
     print(json.dumps({
-        "ours_vs_handwritten": round(ours_s / hand["wall_s"], 3),
+        "ours_vs_handwritten": round(ours_net_s / hand["wall_s"], 3),
+        "ours_incl_readout_vs_handwritten": round(ours_s / hand["wall_s"], 3),
         "closed_vs_open": round(closed_s / open_s, 3),
         "ours_s": round(ours_s, 3), "handwritten_s": round(hand["wall_s"], 3),
-        "ours_readout_s": round(min(readout_s), 3), "step_ms": p.step_ms,
+        "ours_readout_s": round(min(readout_s[1:]), 3), "step_ms": p.step_ms,
         "closed_s": round(closed_s, 3), "open_s": round(open_s, 3), "env_step_ms": q.step_ms,
         "sim_s": args.sim_s, "n_units": p.n_units, "replicas": K, "target": cortex.target,
         "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
