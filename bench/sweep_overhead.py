@@ -2,14 +2,21 @@
 
     python bench/sweep_overhead.py [--sweep configs/sweeps/bench_small.yaml]
 
-- speedup_2_workers: wall time of the sweep with 1 worker / with 2 workers (cluster start included,
-  as a user sees it), each into a fresh directory;
+- speedup_2_workers: median over ``--rounds`` of the wall time of the sweep with 1 worker / with 2
+  workers, timed back to back (cluster start included,
+  as a user of the Python API sees it), each into a fresh directory, in this process with the
+  imports done (the first sweep would otherwise pay them for the second);
 - dispatch_overhead_s: per run, the wall time of the sweep with 1 worker (cluster start excluded)
   minus the runs' own `wall_time_s`, divided by the number of runs. It is what a run costs beyond
-  its simulation: Dask dispatch, the fresh Python process (interpreter and imports), config
-  loading, and moving the run directory into place;
-- process_start_s: the part of that which is a bare `python -c "import experiments.runner"`;
-- cluster_start_s: starting and connecting a one-worker LocalCluster.
+  its simulation: Dask dispatch, each worker's first imports, config loading, and moving the run
+  directory into place (rate runs execute inside the worker process);
+- process_start_s: a bare `python -c "import experiments.runner"`, what a spiking run (which gets
+  its own process) pays on top;
+- cluster_start_s: starting and connecting a one-worker LocalCluster;
+- plot_s: drawing the sweep plots from results.csv (done once, at the end of every sweep).
+
+Cluster start, each worker's first imports and the plots are a fixed ~2 s that more workers do not
+shorten, so the speedup depends on the run length: the default sweep's runs last ~2 s each.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from experiments.plotting.sweep import plot_sweep  # noqa: E402
 from experiments.sweep import execute, pending_jobs, plan, run_sweep  # noqa: E402
 from experiments.sweep_engines import open_client  # noqa: E402
 from experiments.sweep_spec import ClusterOptions  # noqa: E402
@@ -46,12 +55,15 @@ def _run_walls(sweep_dir: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", type=Path, default=ROOT / "configs" / "sweeps" / "bench_small.yaml")
+    parser.add_argument("--rounds", type=int, default=2, help="paired (1 worker, 2 workers) rounds; median ratio")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         tmp = Path(tmp)
-        wall_1 = _timed_sweep(args.sweep, tmp / "w1", workers=1)
-        wall_2 = _timed_sweep(args.sweep, tmp / "w2", workers=2)
+        # back to back, so that both sides of each ratio see the same machine load
+        pairs = [(_timed_sweep(args.sweep, tmp / f"w1.{r}", workers=1), _timed_sweep(args.sweep, tmp / f"w2.{r}", workers=2))
+                 for r in range(args.rounds)]
+        wall_1, wall_2 = (statistics.median(p[i] for p in pairs) for i in (0, 1))
 
         # Dispatch overhead: the same runs again through one worker, timing only the execution.
         sweep, runs = plan(args.sweep)
@@ -63,6 +75,9 @@ def main() -> None:
             execute(client, jobs, done_before=0, total=len(jobs), quiet=True)
             executing = time.perf_counter() - start
         run_walls = _run_walls(tmp / "w3")
+        start = time.perf_counter()
+        plot_sweep(tmp / "w1.0")
+        plot_s = time.perf_counter() - start
 
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import experiments.runner"], check=True, cwd=ROOT,
@@ -70,10 +85,12 @@ def main() -> None:
     process_start = time.perf_counter() - start
 
     print(json.dumps({
-        "speedup_2_workers": round(wall_1 / wall_2, 3),
+        "speedup_2_workers": round(statistics.median(a / b for a, b in pairs), 3),
+        "speedup_by_round": [round(a / b, 3) for a, b in pairs],
         "dispatch_overhead_s": round((executing - sum(run_walls)) / len(run_walls), 4),
         "process_start_s": round(process_start, 4),
         "cluster_start_s": round(cluster_start, 3),
+        "plot_s": round(plot_s, 3),
         "runs": len(run_walls),
         "run_wall_mean_s": round(sum(run_walls) / len(run_walls), 4),
         "sweep_wall_1_worker_s": round(wall_1, 3),
