@@ -10,8 +10,18 @@ Layout of ``traces.h5`` (read by ``experiments.plotting`` and by users):
 * step-level datasets of shape ``(K, T, ...)`` (replica first, time second), appended along the
   time axis: e.g. ``input``, ``surprisal``, ``activity``, ``reward``, ``dopamine``. Names may contain
   ``/`` (``drives/hunger``) to make sub-groups. Attributes ``units`` and ``description``.
-* event datasets of shape ``(N,)`` appended along their only axis (``spikes_i``, ``spikes_t_ms``,
-  ``spikes_replica``, ``reward_times_s``).
+* event datasets of shape ``(N,)`` appended along their only axis: the spiking cortex's
+  ``spikes_replica``, ``spikes_index``, ``spikes_time_ms`` (network time since reset: attribute
+  ``origin`` = ``run``), the distal-reward runner's ``spikes_i``, ``spikes_t_ms``, ``spikes_replica``,
+  ``reward_times_s``, ``reward_replica``.
+* a spiking cortex adds, in open and closed loop alike, ``rate_hz`` (K, T) excitatory population
+  rate, ``v_mv`` (K, T, n_v) membrane potential of a few neurons at each step's start and, in
+  closed loop with reward-modulated STDP, ``eligibility/mean`` (K, T) (see
+  ``SpikingCortex.trace_info``).
+
+Every dataset a runner writes has a ``units`` attribute (``1`` for dimensionless quantities,
+counts and indices) and a ``description``; datasets sampled slower than the phase's steps say
+so with a ``dt_ms`` attribute.
 """
 from __future__ import annotations
 
@@ -65,19 +75,20 @@ class Recorder:
             self._file.attrs[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
 
     # -- data ----------------------------------------------------------------------------------
-    def append(self, phase: str, name: str, array, units: str = "", description: str = "") -> None:
-        """Append a (K, T, ...) block along the time axis of ``/<phase>/<name>``."""
+    def append(self, phase: str, name: str, array, units: str = "", description: str = "", **attrs) -> None:
+        """Append a (K, T, ...) block along the time axis of ``/<phase>/<name>``; ``units``,
+        ``description`` and ``attrs`` become the dataset's attributes when it is created."""
         array = np.asarray(array)
         if array.ndim < 2 or array.shape[0] != self.n_replicas:
             raise ValueError(f"{phase}/{name}: expected shape (K={self.n_replicas}, T, ...), got {array.shape}")
-        self._append(phase, name, array, axis=1, units=units, description=description)
+        self._append(phase, name, array, 1, units, description, attrs)
 
-    def append_events(self, phase: str, name: str, array, units: str = "", description: str = "") -> None:
+    def append_events(self, phase: str, name: str, array, units: str = "", description: str = "", **attrs) -> None:
         """Append a 1-D block of events (spike indices, times ...) to ``/<phase>/<name>``."""
         array = np.asarray(array).reshape(-1)
-        self._append(phase, name, array, axis=0, units=units, description=description)
+        self._append(phase, name, array, 0, units, description, attrs)
 
-    def _append(self, phase, name, array, axis, units, description):
+    def _append(self, phase, name, array, axis, units, description, attrs):
         group = self._file.require_group(phase)
         if name not in group:
             shape = list(array.shape)
@@ -95,6 +106,8 @@ class Recorder:
                 ds.attrs["units"] = units
             if description:
                 ds.attrs["description"] = description
+            for key, value in attrs.items():
+                ds.attrs[key] = value
         ds = group[name]
         n_old = ds.shape[axis]
         n_new = n_old + array.shape[axis]
@@ -119,3 +132,16 @@ class Recorder:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def append_traces(recorder: Recorder, phase: str, traces: dict, info: dict) -> None:
+    """Record a cortex's own traces (``SequenceOutput.extra`` or ``traces()``): 1-D arrays as
+    events, the rest as (K, T, ...) step data; ``info`` maps a name to (units, description)."""
+    for name, value in (traces or {}).items():
+        value = np.asarray(value)
+        units, description = info.get(name, ("", ""))
+        if value.ndim == 1:
+            extra = {"origin": "run"} if name == "spikes_time_ms" else {}
+            recorder.append_events(phase, name, value, units=units, description=description, **extra)
+        else:
+            recorder.append(phase, name, value, units=units, description=description)
