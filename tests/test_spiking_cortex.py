@@ -120,6 +120,37 @@ def test_closed_loop_calls_exchange_once_per_step():
 
 
 @pytest.mark.brian2
+def test_closed_loop_traces_taken_during_the_run_equal_those_taken_at_the_end():
+    """traces() from inside exchange hands over the steps finished so far and forgets them (memory
+    stays bounded); the pieces join into exactly what one call after the run returns."""
+
+    def run(take_at):
+        cortex = make(rstdp_rate=0.05)
+        pieces = []
+
+        def exchange(step, out):
+            if step in take_at:
+                pieces.append(cortex.traces())
+            mods = Modulators(dopamine=np.ones(2), supervisory=np.zeros((2, 0)), plastic=np.ones(2, bool))
+            return Exchange(inputs=np.eye(3)[[step % 3] * 2], modulators=mods, action=np.full(2, -1),
+                            done=np.zeros(2, bool))
+
+        cortex.run(12, exchange, np.eye(3)[[0, 0]])
+        pieces.append(cortex.traces())
+        assert cortex.traces() == {}  # taken: nothing is handed out twice
+        return pieces
+
+    pieces, (whole,) = run({4, 9}), run(set())
+    assert [p["rate_hz"].shape[1] for p in pieces] == [5, 5, 2]  # step s's traces are complete at exchange(s)
+    for name, value in whole.items():
+        joined = np.concatenate([p[name] for p in pieces], axis=0 if value.ndim == 1 else 1)
+        np.testing.assert_array_equal(joined, value, err_msg=name)
+    assert set(whole) == {"rate_hz", "v_mv", "spikes_replica", "spikes_index", "spikes_time_ms", "eligibility/mean"}
+    assert whole["v_mv"].shape == (2, 12, 2) and whole["eligibility/mean"].shape == (2, 12)
+    assert 0 <= whole["spikes_time_ms"].min() and whole["spikes_time_ms"].max() < 12 * 25.0
+
+
+@pytest.mark.brian2
 def test_dopamine_steers_recurrent_weights_and_heads_answer():
     """Three-factor rule: the same run under positive dopamine ends with other E->E weights than
     under zero dopamine; the heads give assessments, value and action preferences every step."""

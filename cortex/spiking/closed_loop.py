@@ -4,6 +4,12 @@ The network operation fires at t = 0, step, 2 step, ...; at t = s * step the spi
 are complete, so that is when step s-1 is read out and ``exchange`` is called (and the inputs for
 step s are written). The last step is handled after the run returns. All reads and writes go
 through raw arrays (~3 us per access instead of ~28 us through Brian2's public API).
+
+Traces (population rate, the probed neurons' membrane potential, the sampled neurons' spikes and,
+with reward-modulated STDP on, the mean eligibility of each replica's E->E synapses) are kept only
+until :meth:`ClosedLoop.drain` hands them over, so a caller that drains every few thousand steps
+(the closed-loop runner does, from inside ``exchange``) keeps memory bounded however long the run.
+Drained at step boundaries, every per-step trace has exactly one row per finished step.
 """
 from __future__ import annotations
 
@@ -37,9 +43,13 @@ class ClosedLoop:
         self.inputs = first_inputs
         self.buffer = _Block(cortex._readout, K, cortex.n_features, n_in, p.block_steps, cortex._dtype)
         self.count = 0
-        self.rate_hz = np.zeros((steps, K), np.float32)
-        self.activity = np.zeros((steps, K, cortex.n_sample), np.float32)
         self.sample = self.lay.gid[:, : cortex.n_sample]
+        self.t0_s = cortex.time_ms * 1e-3
+        # per-step rows since the last drain; membrane potentials the monitor holds beyond them
+        self.rate_rows: list[np.ndarray] = []
+        self.elig_rows: list[np.ndarray] = []
+        self.v_carry = None
+        self.elig = _Eligibility(b, self.lay, K) if p.rstdp_rate > 0 else None
 
     def start(self) -> None:
         """Every replica running, counters cleared, first inputs on."""
@@ -49,6 +59,13 @@ class ClosedLoop:
             self.phase[:] = self.phase0
         self.dopamine[:] = 0.0
         self._set_rates(self.inputs)
+        b = self.cx._built
+        if b.v_probe is not None:  # leftovers of an earlier call would shift this run's samples
+            b.v_probe.resize(0)
+        if b.spk_probe is not None:
+            from cortex.spiking.network import _clear_events
+
+            _clear_events(b.spk_probe)
 
     def tick(self) -> None:
         """Network operation: at t = s * step, finish step s - 1 (nothing to do at t = 0)."""
@@ -71,14 +88,15 @@ class ClosedLoop:
         if not np.isfinite(self.v).all():
             raise NumericalError(s, "cx.v")
         counts = self.nspk[self.exc].astype(np.float32)       # (K, n_exc)
-        self.activity[s] = self.nspk[self.sample]
+        activity = self.nspk[self.sample].astype(np.float32)
         self.nspk[:] = 0.0
-        self.rate_hz[s] = counts.sum(1) / (self.p.n_exc * self.p.step_ms * 1e-3)
+        self.rate_rows.append(counts.sum(1) / (self.p.n_exc * self.p.step_ms * 1e-3))
+        if self.elig is not None:  # at the end of step s: the eligibility its dopamine meets
+            self.elig_rows.append(self.elig.mean(self.t0_s + (s + 1) * self.p.step_ms * 1e-3))
         on = ~self.done
         slow = cx._slow.run(counts[:, None], on[:, None])[:, 0] if cx._slow is not None else None
         x = feat.features(counts, slow).astype(cx._dtype)
-        out = CortexOutput(next_input=cx._readout.distribution(cx._readout.predict(x)),
-                           activity=self.activity[s].copy())
+        out = CortexOutput(next_input=cx._readout.distribution(cx._readout.predict(x)), activity=activity)
         if cx._heads is not None:
             out.assessments, out.value, out.action_prefs = cx._heads.forward(x[:, :-1])
         ex = self.exchange(s, out)
@@ -97,24 +115,77 @@ class ClosedLoop:
         self._set_rates(self.inputs)
         self.count += 1
 
-    def finish(self) -> dict:
-        """Traces of the run (same keys as the open-loop extra); restores the plasticity flag."""
-        b, lay = self.cx._built, self.lay
+    def finish(self) -> None:
+        """After the run: learn the readout's last block, restore the plasticity flag."""
         self.buffer.flush()
         self.plastic[:] = float(self.cx._plastic)
         self.dopamine[:] = 0.0
-        out = {"rate_hz": self.rate_hz.T.copy(), "activity": self.activity.transpose(1, 0, 2).copy()}
+
+    def drain(self) -> dict:
+        """Traces of the steps finished since the last drain (keys and layout as the open-loop
+        ``SequenceOutput.extra``), then forgets them: ``rate_hz`` (K, n) Hz, ``v_mv`` (K, n, n_v)
+        mV at each step's start, spike events ``spikes_replica``/``spikes_index``/``spikes_time_ms``
+        (network time since reset, ms) of the sampled neurons, and ``eligibility/mean`` (K, n)
+        when reward-modulated STDP is on. Empty dict when no step finished."""
+        n = len(self.rate_rows)
+        if n == 0:
+            return {}
+        b, lay = self.cx._built, self.lay
+        out = {"rate_hz": np.stack(self.rate_rows, axis=1).astype(np.float32)}
+        self.rate_rows = []
+        if self.elig_rows:
+            out["eligibility/mean"] = np.stack(self.elig_rows, axis=1).astype(np.float32)
+            self.elig_rows = []
         if b.spk_probe is not None:
+            from cortex.spiking.network import _clear_events
+
             i = np.asarray(b.spk_probe.i[:], np.int64)
             out.update(spikes_replica=lay.replica[i].astype(np.int16), spikes_index=lay.local[i].astype(np.int32),
                        spikes_time_ms=np.asarray(b.spk_probe.t_[:]) * 1e3)
-            from cortex.spiking.network import _clear_events
-
             _clear_events(b.spk_probe)
-        v = self.cx._read_v(self.steps)
+        v = self._drain_v(n)
         if v is not None:
             out["v_mv"] = v
         return out
+
+    def _drain_v(self, n: int):
+        """(K, n, n_v) membrane potentials of the next n steps; samples beyond them wait in
+        ``v_carry`` (the monitor and the network operation share the step clock)."""
+        mon = self.cx._built.v_probe
+        if mon is None:
+            return None
+        v = np.asarray(mon.v_[:]).T * 1e3  # (samples, K * n_v)
+        mon.resize(0)
+        if self.v_carry is not None:
+            v = np.concatenate([self.v_carry, v])
+        v, self.v_carry = v[:n], (v[n:] if len(v) > n else None)
+        if len(v) < n:  # never expected: keep the rows aligned with the steps anyway
+            v = np.concatenate([v, np.full((n - len(v), v.shape[1]), np.nan)])
+        return v.reshape(n, self.cx.n_replicas, -1).transpose(1, 0, 2).astype(np.float32)
+
+
+class _Eligibility:
+    """Mean eligibility of each replica's E->E synapses, decayed to a given time: one pass over
+    the synapses' raw arrays per call (~30 us per step for 32,000 synapses), no per-dt cost.
+    The eligibility decays lazily (``t_elig``: when each synapse's value was last brought up to
+    date), so the mean applies each synapse's own decay since then."""
+
+    def __init__(self, built, layout, K: int):
+        var = built.syn_ee.variables
+        self.elig, self.t_elig = var["elig"].get_value(), var["t_elig"].get_value()
+        self.tau = float(var["tau_elig"].get_value().item())
+        self.replica = layout.replica[np.asarray(var["_synaptic_pre"].get_value(), np.int64)]
+        counts = np.bincount(self.replica, minlength=K)
+        self.count, self.K = np.maximum(counts, 1), K
+        # build() connects replica after replica: contiguous, non-empty blocks sum with one reduceat
+        contiguous = np.all(np.diff(self.replica) >= 0) and np.all(counts > 0)
+        self.starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if contiguous else None
+
+    def mean(self, t_s: float) -> np.ndarray:
+        """(K,) mean eligibility at network time ``t_s`` (s); 0 for a replica without synapses."""
+        e = self.elig * np.exp((self.t_elig - t_s) / self.tau)
+        total = np.add.reduceat(e, self.starts) if self.starts is not None else np.bincount(self.replica, e, self.K)
+        return total / self.count
 
 
 class _Block:

@@ -39,6 +39,18 @@ class SpikingCortex:
     """
 
     probes = ("activity", "spikes", "rate_hz", "v_mv")
+    #: units of ``CortexOutput.activity`` / ``SequenceOutput.activity``: spike counts per step
+    activity_units = "spikes/step"
+    #: units and description of every trace ``run_sequence`` (``extra``) and ``traces`` return
+    trace_info = {
+        "rate_hz": ("Hz", "excitatory population rate per step"),
+        "v_mv": ("mV", "membrane potential of the probed neurons (local index 0..n_v-1) at each step's start"),
+        "spikes_replica": ("1", "replica of each spike of the sampled neurons"),
+        "spikes_index": ("1", "replica-local index of the spiking neuron (< sample_units)"),
+        "spikes_time_ms": ("ms", "spike time, network time since reset"),
+        "eligibility/mean": ("1", "mean eligibility of the replica's E->E synapses at the end of the step "
+                                  "(the reward-modulated STDP trace that dopamine turns into weight change)"),
+    }
 
     def __init__(self, params: SpikingParams, n_inputs: int, n_replicas: int, sample_units: int,
                  signals: Sequence[str] = (), n_actions: int = 0):
@@ -51,6 +63,7 @@ class SpikingCortex:
         self._plastic = True
         self._built = None
         self._traces: dict = {}
+        self._running = False
 
     # ----------------------------------------------------------------- state
     def reset(self, seeds: Sequence[int]) -> None:
@@ -233,18 +246,33 @@ class SpikingCortex:
 
         self._loop = ClosedLoop(self, steps, exchange, np.asarray(first_inputs, float))
         self._loop.start()
-        empty = (np.zeros(0, np.int64), np.zeros(0))
-        self._simulate(steps, empty, empty, closed=True)
-        self._loop.step()  # the last step's counts are complete only when the run has ended
-        self._traces = self._loop.finish()
+        self._running = True
+        try:
+            empty = (np.zeros(0, np.int64), np.zeros(0))
+            self._simulate(steps, empty, empty, closed=True)
+            self._loop.step()  # the last step's counts are complete only when the run has ended
+            self._loop.finish()
+        finally:
+            self._running = False
+        self._traces = self._loop.drain()
 
     def _tick(self, t) -> None:
         """Network operation body, every step_ms: hand over to the closed loop in progress."""
         self._loop.tick()
 
     def traces(self) -> dict:
-        """The last closed-loop run's traces, as ``SequenceOutput.extra`` holds them."""
-        return self._traces
+        """Closed-loop traces not handed out yet; the caller takes them (a second call returns
+        only what came after the first).
+
+        Called from inside ``exchange`` it returns the steps finished so far, so a caller that
+        asks every few thousand steps keeps memory bounded; after ``run`` it returns the rest.
+        Keys and layout as ``SequenceOutput.extra`` of ``run_sequence`` (units in
+        :attr:`trace_info`), plus ``eligibility/mean`` with reward-modulated STDP on.
+        """
+        if self._running:
+            return self._loop.drain()
+        out, self._traces = self._traces, {}
+        return out
 
 
 def _clear_events(monitor) -> None:
