@@ -18,6 +18,10 @@ returns, the last step's consequences are scored once more (terminal: V = 0) so 
 and fitness are complete. Traces are buffered and appended to the recorder in chunks; per trial,
 ``trials/`` holds fidelity, reward, fitness, conflict, proxy_follow (-1 outside conflict trials),
 action and item (kind index of the item taken, -1 for none; names in the phase's ``item_names``).
+A cortex that keeps traces of its own (the spiking cortex's ``traces()``: spikes, population rate,
+membrane potentials, eligibility) hands them over at every flush, so they land next to the
+per-step traces under the same names as in open loop, and memory stays bounded. Every dataset
+carries ``units`` and ``description`` attributes (:data:`STEP_INFO`, :data:`TRIAL_INFO`).
 """
 from __future__ import annotations
 
@@ -26,10 +30,44 @@ import numpy as np
 from cortex.base import CortexOutput, Exchange, Modulators
 from cortex.encoding import FeatureEncoder
 from experiments.metrics.steering import REFERENCE_PHASES, SteeringScorer
+from experiments.recording import append_traces
 
 WORLD_KEY, ACTION_KEY = 11, 12       # SeedSequence keys: replica seed, stream, phase index
 CHUNK_STEPS = 1024                   # steps buffered before a recorder append
 TIE = 1e-9                           # options within this much reward count as equally good
+
+# units and description of the per-step datasets ("1": dimensionless); prefixes end in "/".
+# Row t: the cortex's value/assessments/action at t, the subcortex's view of the transition t-1 -> t.
+STEP_INFO = {
+    "reward": ("1", "subcortical reward for the transition t-1 -> t"),
+    "dopamine": ("1", "dopamine sent to the cortex: reward prediction (TD) error for t-1 -> t"),
+    "value": ("1", "critic's value estimate at t (expected discounted reward)"),
+    "action": ("1", "index of the action taken at t (names in the phase's action_names; -1: no decision)"),
+    "fitness": ("1", "fitness gained by the transition t-1 -> t (nutrition minus toxin absorbed)"),
+    "activity": ("1", "activity of the recorded sample of units"),
+    "drives/": ("1", "drive level after the transition t-1 -> t"),
+    "assessments/": ("1", "cortex's prediction at t of the innate signal (thought assessor)"),
+    "sensed/": ("1", "innate signal the subcortex sensed for t-1 -> t (NaN: not sensed)"),
+}
+TRIAL_INFO = {
+    "fidelity": ("bool", "1 when no option would have been rewarded more than the one taken"),
+    "reward": ("1", "subcortical reward summed over the trial"),
+    "fitness": ("1", "fitness summed over the trial"),
+    "conflict": ("bool", "1 when the proxy cue singled out an option the informed subcortex would not pick"),
+    "proxy_follow": ("bool", "1 when the choice followed the proxy cue, 0 when not, -1 outside conflict trials"),
+    "action": ("1", "index of the action taken (-1: none)"),
+    "item": ("1", "kind index of the item taken (names in the phase's item_names; -1: none)"),
+}
+
+
+def describe(name: str, activity_units: str = "1") -> tuple[str, str]:
+    """(units, description) of a closed-loop dataset name (``trials/...`` included)."""
+    if name.startswith("trials/"):
+        return TRIAL_INFO.get(name[len("trials/"):], ("1", ""))
+    if name == "activity":
+        return activity_units, STEP_INFO["activity"][1]
+    key = name if name in STEP_INFO else name.split("/")[0] + "/"
+    return STEP_INFO.get(key, ("1", ""))
 
 
 def _phase_rngs(seeds, key: int, phase_index: int) -> list[np.random.Generator]:
@@ -42,13 +80,18 @@ def _argmax_last(values: np.ndarray) -> np.ndarray:
 
 
 class _Trace:
-    """Per-step and per-trial buffers, appended to the recorder every ``CHUNK_STEPS`` steps."""
+    """Per-step and per-trial buffers, appended to the recorder every ``CHUNK_STEPS`` steps,
+    together with the cortex's own traces of the same steps (if it keeps any)."""
 
-    def __init__(self, recorder, phase_name: str):
+    def __init__(self, recorder, phase_name: str, cortex=None):
         self.recorder, self.phase = recorder, phase_name
         self.steps: dict[str, list] = {}
         self.trials: dict[str, list] = {}
         self.n = 0
+        # the rate cortex keeps no traces of its own; the spiking one hands them out once
+        self.cortex_traces = getattr(cortex, "traces", None)
+        self.cortex_info = getattr(cortex, "trace_info", {})
+        self.activity_units = getattr(cortex, "activity_units", "1")
 
     def step(self, **arrays):
         for name, value in arrays.items():
@@ -60,11 +103,16 @@ class _Trace:
             self.trials.setdefault(f"trials/{name}", []).append(np.asarray(value))
 
     def flush(self):
+        # taken even without a recorder: the cortex holds them until someone does
+        own = self.cortex_traces() if self.cortex_traces is not None else {}
         if self.recorder is not None:
             for buf in (self.steps, self.trials):
                 for name, values in buf.items():
                     if values:
-                        self.recorder.append(self.phase, name, np.stack(values, axis=1))
+                        units, description = describe(name, self.activity_units)
+                        self.recorder.append(self.phase, name, np.stack(values, axis=1), units=units,
+                                             description=description)
+            append_traces(self.recorder, self.phase, own, self.cortex_info)
         self.steps, self.trials, flushed, self.n = {}, {}, self.n, 0
         return flushed
 
@@ -171,8 +219,10 @@ def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, se
     """Run ``phase`` (``.name``, ``.trials``, ``.plastic``) of the closed loop; return (K,) metrics.
 
     world_params: the world's params for this phase (its variant); recorder: ``append(phase, name,
-    (K, T, ...))`` and ``attrs(phase, **attrs)``, or None; seeds: one per replica (world items and
-    action sampling of this phase derive from them and ``phase_index``); progress: callable
+    (K, T, ...), units=, description=)`` and ``attrs(phase, **attrs)``, plus ``append_events`` when
+    the cortex keeps traces (as :class:`~experiments.recording.Recorder` has), or None; seeds: one
+    per replica (world items and action sampling of this phase derive from them and
+    ``phase_index``); progress: callable
     advanced by steps done; reference: (K,) reference fidelity for the recovery metrics.
     The subcortex must have been ``reset`` once for the run; its drives carry over between phases.
     """
@@ -192,7 +242,7 @@ def _run(cortex, world, subcortex, phase, world_params, recorder, seeds, progres
     if recorder is not None:
         recorder.attrs(phase.name, item_names=list(world.item_names), action_names=list(world.action_names),
                        signals=list(subcortex.assessed_signals), steps_per_trial=world.steps_per_trial)
-    loop = _Loop(world, subcortex, encoder, scorer, _Trace(recorder, phase.name),
+    loop = _Loop(world, subcortex, encoder, scorer, _Trace(recorder, phase.name, cortex),
                  _phase_rngs(seeds, ACTION_KEY, phase_index), phase.plastic, progress)
     loop.decide = info
     cortex.run(phase.trials * world.steps_per_trial, loop, encoder(obs))

@@ -11,12 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from experiments.metrics.sequence import SequenceScorer
+from experiments.recording import append_traces
 from experiments.worlds import WORLDS
 from experiments.worlds.grammar_base import GrammarString
 
 STREAM_SEED = 1        # SeedSequence key of the world's string stream (per replica, per phase)
 BLOCK_STRINGS = 128    # strings per replica handed to the cortex at once
 
+# per-string series: (scorer key, units, description)
+STRING_SERIES = (
+    ("cross_entropy", "nats", "mean -log p(next symbol) over the string's positions with a known next symbol"),
+    ("kl", "nats", "mean KL(exact next-symbol distribution || prediction) over the string"),
+    ("longrange_correct", "fraction", "share of the string's long-range positions predicted right (NaN: none)"),
+    ("all_correct", "bool", "1 when every marked, deterministic position of the string was predicted right"),
+    ("string_len", "symbols", "length of the string"),
+)
 FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len")
 
 
@@ -86,7 +95,7 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
                 max_len[k] = max(max_len[k], int(part.string_len.max()))
             out = cortex.run_sequence(arrays["symbols"], active)
             scorer.update(out.probs, GrammarString(**arrays), nxt, active)
-            _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded)
+            _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded, cortex)
             _record_strings(rec, phase.name, scorer.pop_strings(), K)
             recorded += active.shape[1]
             done_steps += active.shape[1]
@@ -100,25 +109,21 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
     return scorer.result(), chance, done_steps
 
 
-def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int) -> None:
+def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex=None) -> None:
     p_next = np.take_along_axis(out.probs, np.clip(nxt, 0, None)[..., None], axis=2)[..., 0]
     surprisal = np.where(active & (nxt >= 0), -np.log(np.clip(p_next, 1e-12, None)), np.nan)
-    rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16), description="input symbol id (-1: padding)")
+    rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16), units="1", description="input symbol id (-1: padding)")
     rec.append(phase, "surprisal", surprisal.astype(np.float32), units="nats", description="-log p(next symbol)")
-    rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8), description="long-range group of the next symbol (-1: none)")
-    rec.append(phase, "depth", arrays["depth"].astype(np.int16), description="counter / stack / embedding depth")
+    rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8), units="1", description="long-range group of the next symbol (-1: none)")
+    rec.append(phase, "depth", arrays["depth"].astype(np.int16), units="1", description="counter / stack / embedding depth")
     if out.activity is not None and out.activity.size:
-        rec.append(phase, "activity", out.activity.astype(np.float32), description="activity of the recorded sample of units")
-    for name, value in (out.extra or {}).items():
-        value = np.asarray(value)
-        if value.ndim == 1:
-            rec.append_events(phase, name, value)
-        else:
-            rec.append(phase, name, value)
+        rec.append(phase, "activity", out.activity.astype(np.float32), units=getattr(cortex, "activity_units", "1"),
+                   description="activity of the recorded sample of units")
+    append_traces(rec, phase, out.extra, getattr(cortex, "trace_info", {}))
     if pred_budget > 0:
         t = min(pred_budget, active.shape[1])
-        rec.append(phase, "pred", out.probs[:, :t].astype(np.float32), description="predicted next-symbol distribution")
-        rec.append(phase, "optimal", arrays["next_dist"][:, :t].astype(np.float32), description="exact next-symbol distribution")
+        rec.append(phase, "pred", out.probs[:, :t].astype(np.float32), units="1", description="predicted next-symbol distribution")
+        rec.append(phase, "optimal", arrays["next_dist"][:, :t].astype(np.float32), units="1", description="exact next-symbol distribution")
 
 
 def _record_strings(rec, phase: str, strings: dict, K: int) -> None:
@@ -129,8 +134,8 @@ def _record_strings(rec, phase: str, strings: dict, K: int) -> None:
     counts = np.bincount(replica, minlength=K)
     m = int(counts.min())
     order = np.lexsort((strings["string_id"], replica))
-    for name, units in (("cross_entropy", "nats"), ("kl", "nats"), ("longrange_correct", "fraction"), ("all_correct", "bool"), ("string_len", "symbols")):
+    for name, units, what in STRING_SERIES:
         values = strings[name][order]
         # every replica completes the same number of strings per block; keep shapes rectangular anyway
         per = np.stack([values[replica[order] == k][:m] for k in range(K)]).astype(np.float32)
-        rec.append(phase, f"strings/{name if name != 'kl' else 'kl_to_optimal'}", per, units=units)
+        rec.append(phase, f"strings/{name if name != 'kl' else 'kl_to_optimal'}", per, units=units, description=what)

@@ -117,7 +117,8 @@ class ListRecorder:
     def __init__(self):
         self.data, self.meta = {}, {}
 
-    def append(self, phase, name, array):
+    def append(self, phase, name, array, units="", description=""):
+        assert units, f"{phase}/{name}: no units"
         self.data.setdefault((phase, name), []).append(array)
 
     def attrs(self, phase, **attrs):
