@@ -100,19 +100,26 @@ class DistalRewardSession:
 
 
 def _record(recorder: Any, name: str, trace: Any, rewards: np.ndarray, network: Any) -> None:
-    """Write the phase's traces: dense (K, T) arrays and 1-D event arrays."""
-    recorder.append(name, "dopamine", trace.dopamine, description="phasic dopamine, every 10 ms")
+    """Write the phase's traces: dense (K, T) arrays and 1-D event arrays, each with units."""
+    recorder.append(name, "dopamine", trace.dopamine, units="1", description="phasic dopamine, every 10 ms")
+    recorder.append(name, "eligibility/rewarded", trace.rewarded_elig, units="mV/ms", dt_ms=10.0,
+                    description="eligibility trace c of the rewarded synapse (dopamine x c moves its weight), "
+                                "every 10 ms")
     recorder.append(name, "rewarded_weight", trace.rewarded_weight, units="mV/ms",
                     description="weight of the rewarded synapse, every 1 s")
     recorder.append(name, "other_weights_median", trace.others_median, units="mV/ms",
                     description="median of the other excitatory weights, every 1 s")
     recorder.append(name, "other_weights_p90", trace.others_p90, units="mV/ms",
                     description="90th percentile of the other excitatory weights, every 1 s")
-    recorder.append_events(name, "spikes_i", trace.spikes_i, description="replica-local neuron index")
-    recorder.append_events(name, "spikes_t_ms", trace.spikes_t_ms, units="ms")
-    recorder.append_events(name, "spikes_replica", trace.spikes_replica)
-    recorder.append_events(name, "reward_times_s", rewards[:, 1] / 1000, units="s")
-    recorder.append_events(name, "reward_replica", rewards[:, 0].astype(np.int32))
+    recorder.append_events(name, "spikes_i", trace.spikes_i, units="1",
+                           description="replica-local index of the spiking neuron (< sample_units)")
+    recorder.append_events(name, "spikes_t_ms", trace.spikes_t_ms, units="ms", origin="run",
+                           description="spike time, network time since the first phase began")
+    recorder.append_events(name, "spikes_replica", trace.spikes_replica, units="1", description="replica of each spike")
+    recorder.append_events(name, "reward_times_s", rewards[:, 1] / 1000, units="s", origin="run",
+                           description="delivery time of each reward, network time")
+    recorder.append_events(name, "reward_replica", rewards[:, 0].astype(np.int32), units="1",
+                           description="replica of each reward")
     recorder.attrs(name, dopamine_dt_ms=10.0, weights_dt_s=1.0, weights_t0_s=float(trace.weights_t_s[0]),
                    w_max=network.params.w_max, tagged_pre=network.tagged_pre, tagged_post=network.tagged_post,
                    sample_units=network.sample_units, codegen_target=network.target)

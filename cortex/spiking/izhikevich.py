@@ -72,6 +72,7 @@ class PhaseTrace:
     """What one phase recorded, per replica (leading axis K).
 
     dopamine:        (K, T_da) phasic dopamine every ``DA_SAMPLE_MS`` ms (last sample at the phase end)
+    rewarded_elig:   (K, T_da) eligibility ``c`` of the tagged synapse at the same times, mV/ms
     weights_t_s:     (T_w,) network time of the weight samples, s (every 1 s, the last at the phase end)
     rewarded_weight: (K, T_w) weight of the tagged synapse, mV/ms
     others_median:   (K, T_w) median of all other excitatory weights, mV/ms
@@ -84,6 +85,7 @@ class PhaseTrace:
     """
 
     dopamine: np.ndarray
+    rewarded_elig: np.ndarray
     weights_t_s: np.ndarray
     rewarded_weight: np.ndarray
     others_median: np.ndarray
@@ -183,6 +185,8 @@ class IzhikevichNetwork:
         self._noise_half_v = 0.5 * p.noise_range_mv * 1e-3
         self._da_neurons = g.variables["da"].get_value().reshape(k_rep, n)
         self._w = s_e.variables["w"].get_value().reshape(k_rep, n_exc * m)
+        self._c = s_e.variables["c"].get_value().reshape(k_rep, n_exc * m)
+        self._rows = np.arange(k_rep)
         self._others = np.ones(n_exc * m, dtype=bool)
         first = np.arange(k_rep) * n  # global index of each replica's neuron 0
         self._watch = np.concatenate([first + self.tagged_pre, first + self.tagged_post])
@@ -225,6 +229,7 @@ class IzhikevichNetwork:
         self._step0 = int(round(float(self.net.t / b2.ms) / DT_MS))
         self._step = 0
         self._da_trace = np.zeros((self.n_replicas, n_da))
+        self._elig_trace = np.zeros((self.n_replicas, n_da))
         self._w_trace: list[np.ndarray] = []
         self._w_t: list[float] = []
         spikes0 = [m.num_spikes for m in self._mons]
@@ -239,7 +244,7 @@ class IzhikevichNetwork:
               for k, (m, s0) in enumerate(zip(self._mons, spikes0))]
         stats = np.stack(self._w_trace, axis=2)  # (K, 3, T_w)
         return PhaseTrace(
-            dopamine=self._da_trace, weights_t_s=np.array(self._w_t), rewarded_weight=stats[:, 0],
+            dopamine=self._da_trace, rewarded_elig=self._elig_trace, weights_t_s=np.array(self._w_t), rewarded_weight=stats[:, 0],
             others_median=stats[:, 1], others_p90=stats[:, 2],
             spikes_i=np.concatenate([e[0] for e in ev]).astype(np.int32),
             spikes_t_ms=np.concatenate([e[1] for e in ev]),
@@ -270,6 +275,7 @@ class IzhikevichNetwork:
         self._step = i = i + 1
         if i % DA_SAMPLE_MS == 0:
             self._da_trace[:, i // DA_SAMPLE_MS - 1] = self._da
+            self._elig_trace[:, i // DA_SAMPLE_MS - 1] = self._c[self._rows, self._tagged]
             # the weight update reads DA only on its 10 ms grid: write it just before
             self._da_neurons[:] = self._da[:, None]
         if i % self._w_every == 0:
