@@ -248,9 +248,12 @@ class RunReader:
         return [p for p in self.phases if any(self.has(p.name, n) for n in names)]
 
     def units(self, phase: str, name: str, default: str = "a.u.") -> str:
+        """The dataset's ``units`` attribute as an axis label says it (``1``: dimensionless), else
+        ``default``."""
         ds = self.dataset(phase, name)
         units = decode_attr(ds.attrs.get("units", "")) if ds is not None else ""
-        return str(units) if units else default
+        units = str(units) if units else default
+        return "dimensionless" if units == "1" else units
 
     def sample_ms(self, phase: str, name: str) -> float:
         """Sampling interval of a step-level dataset, in ms."""

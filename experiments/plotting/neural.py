@@ -141,7 +141,7 @@ def _population(reader, phase, t0, t1, ax, scale, spikes):
     ax.plot(t / scale, data[0], color="tab:blue", lw=0.9, label="replica 0")
     if data.shape[0] > 1:
         ax.plot(t / scale, data.mean(axis=0), color="black", lw=0.8, label=f"mean of {data.shape[0]} replicas")
-    ax.set_ylabel("population rate (Hz)" if name == "rate_hz"
+    ax.set_ylabel(f"population rate ({reader.units(phase.name, name, 'Hz')})" if name == "rate_hz"
                   else f"mean activity ({reader.units(phase.name, name)})")
 
 

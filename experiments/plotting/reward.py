@@ -1,5 +1,6 @@
 """The whole run on one time axis: population activity, subcortical reward, dopamine (RPE), value,
-drives, the cortex's assessments against what the subcortex sensed, and fitness.
+drives, the cortex's assessments against what the subcortex sensed, eligibility summaries (where
+recorded) and fitness.
 
 Phase boundaries are dotted, shift onsets red and dashed, frozen phases shaded, so a failure of
 steering after a shift can be read straight down the column. Long runs are drawn as block means
@@ -23,7 +24,9 @@ ROWS = [("neural", ("rate_hz", "activity"), None),
         ("value", ("value",), "value estimate"),
         ("drives", ("drives/",), "drive level"),
         ("assessments", ("assessments/",), "assessed vs sensed"),
+        ("eligibility", ("eligibility/",), "eligibility"),
         ("fitness", ("fitness",), "fitness")]
+LEGEND = {"eligibility/mean": "mean over E->E synapses", "eligibility/rewarded": "rewarded synapse"}
 
 
 def _names(reader: RunReader, keys) -> list[str]:
@@ -52,7 +55,8 @@ def build(reader: RunReader):
     for ax, (label, names, stem) in zip(axes[:, 0], rows):
         for k, name in enumerate(names):
             strides |= _draw(reader, ax, name, stride_ms, scale, color=f"C{k}",
-                             label=name.split("/")[-1] if len(names) > 1 or label == "assessments" else None,
+                             label=LEGEND.get(name, name.split("/")[-1])
+                             if len(names) > 1 or label in ("assessments", "eligibility") else None,
                              sensed=label == "assessments")
         units = next((reader.units(p.name, names[0]) for p in reader.phases if reader.has(p.name, names[0])), "a.u.")
         ax.set_ylabel(_ylabel(label, names, stem, units))
@@ -74,8 +78,12 @@ def build(reader: RunReader):
 
 def _ylabel(label, names, stem, units):
     if label == "neural":
-        return "population rate (Hz)" if names[0] == "rate_hz" else f"mean activity ({units})"
-    return f"{stem} ({units})"
+        text = f"population rate ({units})" if names[0] == "rate_hz" else f"mean activity ({units})"
+    else:
+        text = f"{stem} ({units})"
+    # eight stacked rows leave room for about 20 characters per line of label
+    head, _, tail = text.rpartition(" (")
+    return text if len(text) <= 20 else f"{head}\n({tail}"
 
 
 def _draw(reader, ax, name, stride_ms, scale, color, label, sensed):
