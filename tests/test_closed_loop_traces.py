@@ -85,8 +85,12 @@ def test_spiking_steering_run_records_spikes_rate_v_and_eligibility_per_phase(sp
             assert np.isfinite(rate).all() and rate.min() >= 0 and 0 < rate.mean() < 1000 / p.refractory_ms
             v = g["v_mv"][:]
             assert v.shape == (K, n, N_V) and np.isfinite(v).all()
-            # sampled after the resets: between hyperpolarisation and a threshold that IP moves little
-            assert -90 < v.min() and v.max() < p.v_thresh_mv + 10, (v.min(), v.max())
+            # sampled at step onsets, after the resets: the bulk lies between reset and threshold;
+            # the top may pass v_thresh by the threshold's IP shift (rates far above target raise
+            # it by mV per second) plus input jumps that land after the threshold test (-40.6 mV
+            # seen); above -30 mV would mean a reset that failed
+            assert -90 < v.min() and v.max() < p.v_thresh_mv + 20, (v.min(), v.max())
+            assert p.v_reset_mv - 10 < np.median(v) < p.v_thresh_mv, np.median(v)
             elig = g["eligibility/mean"][:]
             assert elig.shape == (K, n) and np.isfinite(elig).all()
             assert g["rate_hz"].attrs["units"] == "Hz" and g["v_mv"].attrs["units"] == "mV"
