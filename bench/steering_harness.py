@@ -1,4 +1,4 @@
-"""Steering harness: run a steering config's phases with a stand-in linear cortex (features = the
+"""Steering harness: run a steering config's phases with the linear cortex (cortex.linear: features = the
 encoded observation itself) or the configured cortex, without the runner's run directory.
 
     python bench/steering_harness.py configs/steering/train_and_shift.yaml [--standin] [--set key=value ...]
@@ -12,41 +12,11 @@ import json
 import sys
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cortex.base import CortexOutput  # noqa: E402
-from cortex.heads import ThreeFactorHeads  # noqa: E402
-from cortex.params import HeadsParams  # noqa: E402
-
-
-class LinearStandIn:
-    """Closed-loop cortex whose features are its inputs: the heads read the observation directly."""
-
-    target = "numpy"
-    probes = ()
-
-    def __init__(self, n_inputs: int, n_replicas: int, signals, n_actions: int, heads: HeadsParams):
-        self.n_inputs, self.n_replicas = n_inputs, n_replicas
-        self.args = (n_replicas, n_inputs, signals, n_actions, heads)
-        self.plastic = True
-
-    def reset(self, seeds):
-        self.heads = ThreeFactorHeads(*self.args, seeds=seeds)
-
-    def set_plasticity(self, on: bool):
-        self.plastic = on
-
-    def run(self, steps, exchange, first_inputs):
-        x = first_inputs
-        for t in range(steps):
-            assessments, value, logits = self.heads.forward(x)
-            ex = exchange(t, CortexOutput(assessments=assessments, value=value, action_prefs=logits))
-            self.heads.learn(x, ex.modulators, ex.action)
-            x = ex.inputs
+from cortex.linear import LinearCortex  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -56,18 +26,17 @@ def main(argv=None) -> dict:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("config")
-    ap.add_argument("--standin", action="store_true", help="use the linear stand-in cortex")
+    ap.add_argument("--standin", action="store_true", help="use cortex.linear.LinearCortex (features = the observation) instead of the configured cortex")
     ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args(argv)
     spec = load(args.config, args.set)
 
-    class NullRecorder:
-        def phase(self, *a, **k): pass
-        def attrs(self, *a, **k): pass
-        def append(self, *a, **k): pass
+    class NullRecorder:  # every recorder call (phase, attrs, append, ...) does nothing
+        def __getattr__(self, name):
+            return lambda *a, **k: None
 
     ctx = RunContext(spec=spec, recorder=NullRecorder(), seeds=spec.seeds, quiet=True)
-    ctx.progress = lambda total, desc: _NullBar()
+    ctx.progress = lambda total, desc, **kw: _NullBar()
     if args.standin:
         from experiments.worlds import WORLDS
         from subcortex import make_subcortex
@@ -76,7 +45,7 @@ def main(argv=None) -> dict:
         sub = make_subcortex(spec.subcortex, world.hidden_signals)
         sub.reset(spec.seeds)
         ctx.state["closed_loop"] = (world, sub)
-        ctx.cortex = LinearStandIn(world.observation_size, spec.replicas, sub.assessed_signals, world.n_actions,
+        ctx.cortex = LinearCortex(world.observation_size, spec.replicas, sub.assessed_signals, world.n_actions,
                                    spec.cortex.heads)
         ctx.cortex.reset(spec.seeds)
     from experiments.closed_loop import run_closed_phase_ctx

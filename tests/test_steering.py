@@ -6,8 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cortex.base import CortexOutput
-from cortex.heads import ThreeFactorHeads
+from cortex.linear import LinearCortex
 from cortex.params import HeadsParams
 from experiments.closed_loop import run_closed_phase
 from experiments.metrics import summarize
@@ -92,26 +91,7 @@ def test_steering_gap_is_measured_from_test_else_late_train():
     assert no_test["novel_items"]["steering_gap"] == pytest.approx(0.5)
 
 
-# -- the closed loop with a stand-in cortex (features = the encoded observation) ------------------
-
-class LinearStandIn:
-    """The smallest closed-loop cortex: the heads read the input vector directly."""
-
-    def __init__(self, n_inputs, k, signals, n_actions, seeds):
-        self.heads = ThreeFactorHeads(k, n_inputs, signals, n_actions,
-                                      HeadsParams(lr_actor=1.0, lr_critic=0.5, lr_assessor=0.5), seeds)
-
-    def set_plasticity(self, on):
-        pass
-
-    def run(self, steps, exchange, first_inputs):
-        x = first_inputs
-        for t in range(steps):
-            a, v, logits = self.heads.forward(x)
-            ex = exchange(t, CortexOutput(assessments=a, value=v, action_prefs=logits))
-            self.heads.learn(x, ex.modulators, ex.action)
-            x = ex.inputs
-
+# -- the closed loop with the linear cortex (features = the encoded observation) -----------------
 
 class ListRecorder:
     def __init__(self):
@@ -145,7 +125,9 @@ def test_closed_loop_learns_the_proxy_and_fails_when_it_lies():
     world = Foraging(base, k)
     sub = make_subcortex(SubcortexParams(), world.hidden_signals)
     sub.reset(seeds)
-    cortex = LinearStandIn(world.observation_size, k, sub.assessed_signals, world.n_actions, seeds)
+    cortex = LinearCortex(world.observation_size, k, sub.assessed_signals, world.n_actions,
+                          HeadsParams(lr_actor=1.0, lr_critic=0.5, lr_assessor=0.5))
+    cortex.reset(seeds)
     rec = ListRecorder()
     run = lambda ph, params, i: run_closed_phase(cortex, world, sub, ph, params, rec, seeds, phase_index=i)  # noqa: E731
     run(phase("train", 400, True), base, 0)
