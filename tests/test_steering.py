@@ -179,3 +179,26 @@ def test_superstimulus_keeps_reward_while_fitness_falls(tmp_path):
     for name in ("superstimulus", "superstimulus_plastic"):
         assert m[name]["subcortex_reward"] >= m["train"]["subcortex_reward"]
         assert m[name]["fitness"] < m["train"]["fitness"] - 0.3
+
+
+def test_linear_cortex_learns_only_where_plasticity_is_on():
+    """Switched off globally, or per replica by the subcortex's gate, the heads keep their weights."""
+    from cortex.base import Exchange, Modulators
+
+    k, n_in = 3, 4
+    cortex = LinearCortex(n_in, k, ["taste.sweet"], 2)
+    cortex.reset([0, 1, 2])
+
+    def exchange(t, out):
+        mods = Modulators(dopamine=np.ones(k), supervisory=np.ones((k, 1)), plastic=np.array([True, False, True]))
+        return Exchange(inputs=np.eye(n_in)[[t % n_in] * k], modulators=mods, action=np.zeros(k, int),
+                        done=np.zeros(k, bool))
+
+    before = cortex.heads.w_value.copy()
+    cortex.set_plasticity(False)
+    cortex.run(10, exchange, np.eye(n_in)[[0] * k])
+    assert np.array_equal(cortex.heads.w_value, before)
+    cortex.set_plasticity(True)
+    cortex.run(10, exchange, np.eye(n_in)[[0] * k])
+    changed = ~np.isclose(cortex.heads.w_value, before).all(axis=1)
+    assert changed.tolist() == [True, False, True]
