@@ -103,11 +103,16 @@ def draw_replica(p: SpikingParams, rng: np.random.Generator, n_inputs: int) -> d
     }
 
 
-def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_loop_fn=None) -> Built:
+def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_loop_fn=None,
+          closed_loop: bool = True) -> Built:
     """Create all Brian2 objects for K replicas (one structure generator each in ``rngs``).
 
     ``closed_loop_fn`` (called every environment step with the simulation time) becomes the
     network operation; the caller switches it (and the other closed-loop objects) on per run.
+    ``closed_loop=False`` leaves the closed-loop objects out (rate inputs, probe monitor,
+    operation): the cpp_standalone build of an open-loop run has no use for them.
+    Values are handed over with ``Variable.set_value``, which works on the runtime and the
+    standalone device alike (standalone arrays cannot be written through ``get_value()``).
     """
     import brian2 as b2
     from brian2 import mV, ms
@@ -132,11 +137,15 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
         "ip_on": per_neuron("is_exc").astype(float), "g": np.ones(K * n), "plastic": np.ones(K * n),
     }
     for name, value in values.items():
-        cx.variables[name].get_value()[order] = value
+        full = np.empty(K * n)
+        full[order] = value
+        cx.variables[name].set_value(full)
     _set_shared(cx, eq.neuron_constants(p))
 
     inp_gen = b2.SpikeGeneratorGroup(K * n_in, np.zeros(0, int), np.zeros(0) * ms, clock=clock, name="inp_gen")
-    if p.input_noise == "poisson":
+    if not closed_loop:
+        inp_rate = None
+    elif p.input_noise == "poisson":
         inp_rate = b2.NeuronGroup(K * n_in, eq.POISSON_INPUT, threshold=eq.POISSON_THRESHOLD, clock=clock, name="inp_rate")
     else:
         inp_rate = b2.NeuronGroup(K * n_in, eq.REGULAR_INPUT, threshold=eq.REGULAR_THRESHOLD,
@@ -163,7 +172,7 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     pre = np.concatenate([r["inp"][0] + k * n_in for k, r in enumerate(reps)])
     post = _global(layout, reps, "inp", 1)
     syn_in = []
-    for source, name in ((inp_gen, "syn_in_gen"), (inp_rate, "syn_in_rate")):
+    for source, name in ((inp_gen, "syn_in_gen"), (inp_rate, "syn_in_rate"))[: 2 if closed_loop else 1]:
         s = b2.Synapses(source, cx, eq.INPUT_SYNAPSE, on_pre=eq.INPUT_ON_PRE, clock=clock, name=name)
         s.connect(i=pre, j=post)
         s.w = p.w_input_mv * mV
@@ -178,19 +187,21 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     syn_gate.level = (gi < K).astype(float)
 
     spk_all = b2.SpikeMonitor(cx, record=True, name="spk_all")
-    spk_probe = b2.SpikeMonitor(b2.Subgroup(cx, 0, K * n_sample, name="cx_probe"), name="spk_probe") if n_sample else None
+    spk_probe = None
+    if n_sample and closed_loop:
+        spk_probe = b2.SpikeMonitor(b2.Subgroup(cx, 0, K * n_sample, name="cx_probe"), name="spk_probe")
     n_v = min(p.n_v_probe, n)
     v_index = layout.gid[:, :n_v]
     v_probe = (b2.StateMonitor(cx, "v", record=v_index.ravel(), clock=step_clock, name="v_probe")
                if n_v else None)
     op = None
-    if closed_loop_fn is not None:
+    if closed_loop_fn is not None and closed_loop:
         op = b2.NetworkOperation(closed_loop_fn, clock=step_clock, when="start", name="exchange_op")
     objects = [cx, inp_gen, inp_rate, gate_gen, syn_ee, syn_rec, *syn_in, syn_gate, spk_all]
-    objects += [o for o in (spk_probe, v_probe, op) if o is not None]
-    net = b2.Network(*objects, name="cortex_net")
+    objects += [spk_probe, v_probe, op]
+    net = b2.Network(*[o for o in objects if o is not None], name="cortex_net")
     open_only = [inp_gen, syn_in[0], spk_all]
-    closed_only = [o for o in (inp_rate, syn_in[1], spk_probe, op) if o is not None]
+    closed_only = [o for o in (inp_rate, syn_in[1] if closed_loop else None, spk_probe, op) if o is not None]
     return Built(net, cx, inp_gen, inp_rate, gate_gen, syn_ee, spk_all, spk_probe, v_probe, op,
                  open_only, [gate_gen, syn_gate], closed_only, layout, v_index)
 
@@ -203,4 +214,4 @@ def _global(layout: Layout, reps: list, key: str, side: int) -> np.ndarray:
 def _set_shared(group, constants: dict) -> None:
     """Write shared constants (SI values) straight into their arrays: no code is generated."""
     for name, value in constants.items():
-        group.variables[name].get_value()[...] = value
+        group.variables[name].set_value(value)
