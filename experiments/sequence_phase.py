@@ -5,6 +5,12 @@ callback); strings are concatenated without resetting the cortex. Replicas draw 
 so their streams differ in length: shorter ones are padded, and padding steps change nothing.
 Memory stays bounded: one block per replica is alive at a time, metrics accumulate online and
 traces are appended to HDF5 block by block.
+
+A cortex that wants the whole input ahead (``wants_input_ahead``: the spiking cortex with
+cpp_standalone) gets every block of every phase once, before the first phase runs: the strings are
+drawn from the same per-replica, per-phase streams as below, so they are the very blocks the
+phases then hand to ``run_sequence`` (the grammar streams never depend on the cortex). Only their
+symbols and padding masks are kept for that; the phases draw the strings again as usual.
 """
 from __future__ import annotations
 
@@ -63,11 +69,15 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
         ctx.recorder.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
                           step_ms=getattr(spec.cortex, "step_ms", 1.0))
     cortex, rec = ctx.cortex, ctx.recorder
+    if getattr(cortex, "wants_input_ahead", False) and not ctx.state.get("input_ahead"):
+        with ctx.progress(1, "simulating all phases ahead (cpp_standalone)", unit="build"):
+            cortex.simulate_ahead(list(_schedule(ctx)))
+        ctx.state["input_ahead"] = True
     cortex.set_plasticity(phase.plastic)
     rec.phase(phase.name, kind="sequence", start_step=ctx.start_step, plastic=phase.plastic,
               variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
 
-    rngs = [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, ctx.phase_index])) for s in ctx.seeds]
+    rngs = _stream_rngs(ctx.seeds, ctx.phase_index)
     threshold = ctx.state.get("train_max_len") if grammar.length_generalization else None
     scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
     max_len = np.zeros(K, np.int64)
@@ -107,6 +117,26 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
     chance = scorer.chance()
     chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
     return scorer.result(), chance, done_steps
+
+
+def _stream_rngs(seeds, phase_index: int) -> list:
+    """Each replica's string stream of a phase."""
+    return [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase_index])) for s in seeds]
+
+
+def _schedule(ctx):
+    """Every phase's (plastic, blocks), each block (symbols, active) as ``run_sequence_phase``
+    will hand it to the cortex: the same streams, block sizes and draw order."""
+    spec = ctx.spec
+    for index, phase in enumerate(spec.phases):
+        grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
+        rngs, remaining, blocks = _stream_rngs(ctx.seeds, index), phase.strings, []
+        while remaining > 0:
+            b = min(BLOCK_STRINGS, remaining)
+            remaining -= b
+            arrays, active = stack([grammar.sample_many(rng, b) for rng in rngs], len(grammar.symbols))
+            blocks.append((arrays["symbols"], active))
+        yield phase.plastic, blocks
 
 
 def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex=None) -> None:

@@ -9,5 +9,6 @@ Model ``lif`` (``SpikingCortex``):
 - ``features``: spike counts per step and their exponential filters, the readouts' features;
 - ``codegen``: target choice and cython cache directory, set only around our own runs;
 - ``build``: the Brian2 network of K replicas (imports Brian2);
-- ``network``: ``SpikingCortex`` (open loop); ``closed_loop``: its per-step network operation.
+- ``network``: ``SpikingCortex`` (open loop); ``closed_loop``: its per-step network operation;
+- ``standalone``: cpp_standalone, the whole open-loop experiment as one compiled simulation.
 """

@@ -30,17 +30,20 @@ def cache_dir(configured: str | None) -> Path:
     return path
 
 
-def resolve_target(requested: str) -> str:
-    """The runtime target actually used: 'cython' or 'numpy'.
+def resolve_target(requested: str, allow_standalone: bool = False) -> str:
+    """The target actually used: 'cython', 'numpy' or (where allowed) 'cpp_standalone'.
 
     'auto' picks cython when a compiler works and logs why it falls back otherwise.
-    'cpp_standalone' is not supported by this backend (its network operations are silently
-    skipped, so the closed loop cannot run there); asking for it is an error, not a fallback.
+    'cpp_standalone' runs only where the caller can simulate its whole input ahead (open loop:
+    ``allow_standalone``); in standalone mode Brian2 silently skips network operations, so a
+    closed loop cannot run there. Asking for it elsewhere is an error, not a fallback.
     """
     global _working_cython
     if requested == "cpp_standalone":
-        raise ValueError("cortex.target: cpp_standalone is not supported by the spiking cortex "
-                         "(use cython; the open-loop run is already one uninterrupted simulation)")
+        if allow_standalone:
+            return requested
+        raise ValueError("cortex.target: cpp_standalone is not supported by this model (Brian2 skips "
+                         "network operations in standalone mode, and this model needs them); use cython")
     if requested in ("cython", "numpy"):
         return requested
     if _working_cython is None:

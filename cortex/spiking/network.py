@@ -5,6 +5,11 @@ network runs as ONE uninterrupted simulation; per-step spike counts are binned a
 readout (which never feeds back) is trained online from them, block by block, giving the same
 predictions as training during the run.
 
+With ``target: cpp_standalone`` (open loop only) the cortex wants the whole experiment's input
+ahead (``wants_input_ahead``): ``simulate_ahead`` runs every block of every phase as one compiled
+standalone simulation (``cortex.spiking.standalone``), and ``run_sequence`` then replays the
+recorded spikes block by block, with the same readout, checks and outputs as the runtime path.
+
 Closed loop (``run``): one ``Network.run`` per call; a network operation every ``step_ms`` reads
 the spike counters through raw arrays, calls the heads and ``exchange``, and writes the next input
 rates, dopamine and plasticity gates (Brian2 pays ~90 ms per ``run()``, so never a run per step).
@@ -58,10 +63,12 @@ class SpikingCortex:
         self.n_inputs, self.n_replicas = int(n_inputs), int(n_replicas)
         self.n_sample = min(int(sample_units), params.n_exc)
         self.signals, self.n_actions = tuple(signals), int(n_actions)
-        self.target = codegen.resolve_target(params.target)
+        self.target = codegen.resolve_target(params.target, allow_standalone=True)
         self._cache = codegen.cache_dir(params.cache_dir)
         self._plastic = True
         self._built = None
+        self._ahead = None  # cpp_standalone: the schedule simulated ahead and its recording
+        self._step, self._lay = 0, None
         self._traces: dict = {}
         self._running = False
 
@@ -78,8 +85,11 @@ class SpikingCortex:
         self._brian_seed = int(rng(seeds[0], _BRIAN).integers(2**31 - 1))
         if self._built is not None:
             del self._built  # drop the old objects before creating new ones with the same names
-        self._built = build(p, K, self.n_inputs, self.n_sample, [rng(s, _STRUCTURE) for s in seeds],
-                            closed_loop_fn=self._tick)
+        self._built = None
+        self._structure = lambda: [rng(s, _STRUCTURE) for s in seeds]  # noqa: E731
+        self._ahead, self._step = None, 0
+        if not self.wants_input_ahead:  # standalone builds its network in simulate_ahead
+            self._built = build(p, K, self.n_inputs, self.n_sample, self._structure(), closed_loop_fn=self._tick)
         n_in = self.n_inputs * p.n_input_per_symbol
         self._phases = np.stack([r.random(n_in) for r in self._input_rngs])
         self._slow = feat.FilterBank(K, p.n_exc, p.filter_taus_ms, p.step_ms) if p.filter_taus_ms else None
@@ -105,7 +115,57 @@ class SpikingCortex:
     @property
     def time_ms(self) -> float:
         """Simulated time since ``reset`` (ms)."""
+        if self.wants_input_ahead:
+            return self._step * self.params.step_ms
         return float(self._built.net.t_) * 1e3 if self._built is not None else 0.0
+
+    @property
+    def wants_input_ahead(self) -> bool:
+        """True when the cortex simulates the whole open-loop input at once (cpp_standalone):
+        the caller then hands every block of every phase to :meth:`simulate_ahead` before the
+        first ``run_sequence``, and calls ``run_sequence`` with the same blocks in the same order."""
+        return self.target == "cpp_standalone"
+
+    def simulate_ahead(self, phases: Sequence[tuple[bool, Sequence[tuple[np.ndarray, np.ndarray]]]]) -> dict:
+        """Simulate a whole open-loop experiment as one cpp_standalone run (see module docstring).
+
+        ``phases``: per phase, its ``plastic`` flag and its blocks, each ``(inputs, active)`` of
+        (K, T_b) as later given to ``run_sequence``. Input spikes are drawn block by block in
+        order, exactly as the runtime path draws them, and plasticity switches between phases.
+        Returns the build's timings (seconds).
+        """
+        from cortex.spiking import standalone
+
+        if not self.wants_input_ahead:
+            raise RuntimeError("simulate_ahead needs cortex.target: cpp_standalone")
+        if self._ahead is not None:
+            raise RuntimeError("cpp_standalone simulates one schedule per reset(); call reset() first")
+        p, K = self.params, self.n_replicas
+        blocks, runs, idx, times, step = [], [], [], [], 0
+        for plastic, phase_blocks in phases:
+            start = step
+            for inputs, active in phase_blocks:
+                inputs, active = self._check_block(inputs, active)
+                rates = inp.rates_hz(np.clip(inputs, 0, self.n_inputs - 1), active, self.n_inputs,
+                                     p.input_rate_hz, p.background_rate_hz)
+                i, t = inp.draw_spikes(self._input_rngs, rates, p.n_input_per_symbol, p.step_ms, p.dt_ms,
+                                       step * p.step_ms, p.input_noise, self._phases)
+                idx.append(i)
+                times.append(t)
+                blocks.append((step, inputs, active))
+                step += inputs.shape[1]
+            runs.append((step - start, bool(plastic)))
+        all_active = np.concatenate([a for _, _, a in blocks], axis=1) if blocks else np.ones((K, 0), bool)
+        gate = inp.gate_spikes(all_active, np.ones(K, bool), p.step_ms, 0.0)  # every replica starts running
+        spikes = (np.concatenate(idx) if idx else np.zeros(0, np.int64), np.concatenate(times) if times else np.zeros(0))
+        rec = standalone.simulate(p, K, self.n_inputs, self.n_sample, self._structure(), spikes, gate, runs,
+                                  self._cache)
+        first_bad = None
+        if rec.bad:
+            nonfinite = np.flatnonzero(~np.isfinite(rec.v_mv).all(axis=1)) if rec.v_mv is not None else []
+            first_bad = int(nonfinite[0]) if len(nonfinite) else step - 1
+        self._ahead = {"blocks": blocks, "next": 0, "rec": rec, "first_bad": first_bad}
+        return rec.timings
 
     # ------------------------------------------------------------- open loop
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
@@ -117,10 +177,31 @@ class SpikingCortex:
         rate_hz (K, T) excitatory population rate per step, v_mv (K, T, n_v) membrane potential
         sampled at the start of each step.
         """
-        p, b, K = self.params, self._built, self.n_replicas
+        inputs, active = self._check_block(inputs, active)
+        T = inputs.shape[1]
+        if self.wants_input_ahead:
+            if self._ahead is None:  # a caller that did not plan ahead: this call is the whole run
+                self.simulate_ahead([(self._plastic, [(inputs, active)])])
+            counts, spikes, v = self._replay(inputs, active)
+        else:
+            counts, spikes, v = self._simulate_block(inputs, active)
+            self._check_finite(T, v)
+        probs = self._train_readout(counts, inputs, active)
+        extra = {**spikes, "rate_hz": self._pop_rate(counts)}
+        if v is not None:
+            extra["v_mv"] = v
+        return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample], extra=extra)
+
+    def _check_block(self, inputs, active) -> tuple[np.ndarray, np.ndarray]:
         inputs, active = np.asarray(inputs), np.asarray(active, bool)
+        K = self.n_replicas
         if inputs.shape != active.shape or inputs.ndim != 2 or inputs.shape[0] != K:
             raise ValueError(f"inputs and active must both be (K={K}, T), got {inputs.shape}, {active.shape}")
+        return inputs, active
+
+    def _simulate_block(self, inputs: np.ndarray, active: np.ndarray):
+        """Runtime path: draw this block's input and gate spikes, run it, read its spikes and v."""
+        p, b = self.params, self._built
         T, t0 = inputs.shape[1], self.time_ms
         rates = inp.rates_hz(np.clip(inputs, 0, self.n_inputs - 1), active, self.n_inputs,
                              p.input_rate_hz, p.background_rate_hz)
@@ -130,13 +211,44 @@ class SpikingCortex:
         gidx, gtimes = inp.gate_spikes(active, g[b.layout.gid[:, 0]] > 0.5, p.step_ms, t0)
         self._simulate(T, (idx, times), (gidx, gtimes), closed=False)
         counts, spikes = self._read_spikes(T, t0)
-        v = self._read_v(T)
-        self._check_finite(T, v)
-        probs = self._train_readout(counts, inputs, active)
-        extra = {**spikes, "rate_hz": self._pop_rate(counts)}
-        if v is not None:
-            extra["v_mv"] = v
-        return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample], extra=extra)
+        return counts, spikes, self._read_v(T)
+
+    def _replay(self, inputs: np.ndarray, active: np.ndarray):
+        """cpp_standalone path: the next block of the recording made by ``simulate_ahead``, as
+        counts, sampled spikes and v exactly like ``_simulate_block``; raises NumericalError at the
+        first step whose recorded v is non-finite if the simulation ended with a non-finite state."""
+        p, lay, ahead = self.params, self._layout(), self._ahead
+        if ahead["next"] >= len(ahead["blocks"]):
+            raise RuntimeError("cpp_standalone: run_sequence called beyond the schedule given to simulate_ahead")
+        start, planned_inputs, planned_active = ahead["blocks"][ahead["next"]]
+        if not (np.array_equal(planned_active, active) and np.array_equal(planned_inputs[active], inputs[active])):
+            raise ValueError("cpp_standalone: run_sequence must get the blocks given to simulate_ahead, in order")
+        ahead["next"] += 1
+        T, rec = inputs.shape[1], ahead["rec"]
+        t0 = start * p.step_ms
+        lo, hi = np.searchsorted(rec.t_ms, [t0 - p.dt_ms / 2, t0 + T * p.step_ms - p.dt_ms / 2])
+        i, t_ms = rec.i[lo:hi], rec.t_ms[lo:hi]
+        counts = feat.bin_counts(i, t_ms, lay.replica, lay.local, self.n_replicas, T, p.n_exc, t0, p.step_ms, p.dt_ms)
+        sampled = lay.local[i] < self.n_sample
+        spikes = {"spikes_replica": lay.replica[i[sampled]].astype(np.int16),
+                  "spikes_index": lay.local[i[sampled]].astype(np.int32),
+                  "spikes_time_ms": t_ms[sampled].astype(np.float64)}
+        v = None
+        if rec.v_mv is not None:
+            v = rec.v_mv[start:start + T].reshape(T, self.n_replicas, -1).transpose(1, 0, 2)
+        self._step = start + T
+        bad = ahead["first_bad"]
+        if bad is not None and bad < start + T:
+            raise NumericalError(max(bad - start, 0), ", ".join(rec.bad))
+        return counts, spikes, v
+
+    def _layout(self):
+        from cortex.spiking.build import Layout
+
+        if self._lay is None:
+            p = self.params
+            self._lay = Layout.make(self.n_replicas, p.n_units, p.n_exc, self.n_sample)
+        return self._lay
 
     def _simulate(self, T: int, input_spikes, gate, closed: bool) -> None:
         """One Brian2 run of T steps: open loop with the given generator spikes, or closed loop."""
@@ -244,6 +356,9 @@ class SpikingCortex:
         is called once per step, from inside the simulation, and returns the next Exchange."""
         from cortex.spiking.closed_loop import ClosedLoop
 
+        if self.wants_input_ahead:
+            raise RuntimeError("cortex.target: cpp_standalone runs open loop only (Brian2 skips network "
+                               "operations in standalone mode); use cython for a closed loop")
         self._loop = ClosedLoop(self, steps, exchange, np.asarray(first_inputs, float))
         self._loop.start()
         self._running = True

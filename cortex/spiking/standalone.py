@@ -1,0 +1,226 @@
+"""cpp_standalone for open-loop runs: the whole experiment as one compiled simulation.
+
+Why it pays only in open loop: with the cython runtime, Brian2 calls ~13 compiled code objects
+from Python every 1 ms time step, and that per-step Python overhead, not the arithmetic, is most
+of a run's cost. cpp_standalone runs the same loop in one C++ binary (~4x faster per simulated
+second on our machines, see BRIAN2_NOTES), but it has two limits: every run is fixed when the
+binary is built (a ``network_operation`` is silently skipped, so no closed loop), and a build
+costs several seconds of code generation and compilation, so the simulation must be long.
+
+Open-loop (grammar) input never depends on the cortex: every phase's strings can be drawn first
+(the grammar streams are per replica and independent of the cortex). So ``simulate`` builds ONE
+standalone project for the whole experiment: all input spikes and padding-gate spikes are set
+once, and one ``run()`` covers all phases, the ``plastic`` flag following a per-step schedule
+written at the start of every step (STDP and intrinsic plasticity switch at the phase boundaries
+exactly as in the runtime path; one ``run()`` per phase would make Brian2 generate and compile
+every code object once per run), then ``device.build`` writes the project into a fresh
+directory, which we compile (reusing stored objects, see below) and run. Its spike and membrane-potential
+monitors come back as numpy arrays, and the spiking cortex replays them block by block (see
+``SpikingCortex.run_sequence``): readout, scoring and recording then do the same numpy work in the
+same order as with the cython runtime.
+
+Design choices:
+
+- The network is built inside the standalone device (Brian2 objects belong to the device active
+  when they are created) by the same ``build`` function as the runtime network, minus the
+  closed-loop objects; values are handed over with ``Variable.set_value``, which both devices
+  accept.
+- Brian2's device is process-global: the previous device is restored afterwards
+  (``device.reinit()``, then ``reset_device()``), even when the build fails, so later runtime
+  networks in the same process (tests, in-process rate runs) are unaffected.
+- Each run builds in its own directory under ``<cache_dir>/standalone/`` (parallel runs of a sweep
+  never share one) and the directory is removed once the results are read. Brian2 reuses compiled
+  objects only within one directory, so we keep them ourselves, in
+  ``<cache_dir>/standalone/objects/``, keyed by a hash of the source file, every header of the
+  project, the makefile (compiler flags), the Brian2 version and the CPU: runs of the same network
+  structure then compile only ``main.cpp`` and ``objects.cpp`` (which hold the run's data and
+  durations). The store may be deleted at any time.
+- No Brian2-side randomness is used in open loop (inputs are drawn in numpy), so cython and
+  standalone runs of the same seed simulate the same thing; they differ only by floating-point
+  details of the two compiled codes.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_STATE = ("v", "I_slow", "adapt", "theta", "rate_est")
+
+
+@dataclass
+class Recording:
+    """What one standalone simulation hands back (times from the start of the simulation)."""
+
+    i: np.ndarray             # (n_spikes,) global neuron index of every spike, in time order
+    t_ms: np.ndarray          # (n_spikes,) spike times (ms)
+    v_mv: np.ndarray | None   # (T_total, K * n_v) membrane potential at each step's start
+    bad: list = field(default_factory=list)  # state variables that ended non-finite
+    timings: dict = field(default_factory=dict)
+
+
+def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spikes, gate_spikes,
+             phases, cache: Path) -> Recording:
+    """Build and run the whole open-loop experiment as one cpp_standalone simulation.
+
+    ``input_spikes`` / ``gate_spikes``: (indices, times_ms) of the input and gate generators over
+    the whole experiment; ``phases``: ``(steps, plastic)`` per phase, in order.
+    """
+    from brian2 import TimedArray, ms
+    from brian2.codegen.cpp_prefs import get_compiler_and_args
+    from brian2.devices.device import get_device, reset_device, set_device
+
+    from cortex.spiking.build import build
+
+    root = Path(cache) / "standalone"
+    root.mkdir(parents=True, exist_ok=True)
+    directory = Path(tempfile.mkdtemp(prefix="run-", dir=root))
+    started = time.perf_counter()
+    set_device("cpp_standalone", build_on_run=False)
+    try:
+        b = build(p, K, n_inputs, n_sample, structure_rngs, closed_loop=False)
+        b.inp_gen.set_spikes(input_spikes[0], input_spikes[1] * ms, sorted=True)
+        has_gate = len(gate_spikes[0]) > 0
+        if has_gate:
+            b.gate_gen.set_spikes(gate_spikes[0], gate_spikes[1] * ms, sorted=True)
+        for obj in b.gate:
+            obj.active = has_gate
+        namespace = {}
+        flags = np.repeat([float(on) for _, on in phases], [steps for steps, _ in phases])
+        if len(np.unique(flags)) > 1:
+            # every run() call would generate (and compile) its own copy of every code object:
+            # one run, with the plastic flag read from a per-step schedule at each step's start
+            namespace["plastic_schedule"] = TimedArray(flags, dt=p.step_ms * ms, name="plastic_schedule")
+            b.net.add(b.cx.run_regularly("plastic = plastic_schedule(t)", dt=p.step_ms * ms, when="start",
+                                         name="cx_plastic_schedule"))
+        b.cx.variables["plastic"].set_value(flags[0] if len(flags) else 1.0)
+        b.net.run(len(flags) * p.step_ms * ms, namespace=namespace)
+        dev = get_device()
+        dev.build(directory=str(directory), compile=False, run=False, with_output=False)
+        generated = time.perf_counter()
+        store = root / "objects"
+        keys, reused = _restore_objects(directory, store)
+        compiler = get_compiler_and_args()[0]
+        try:
+            dev.compile_source(str(directory), compiler, False, False)
+        except RuntimeError:
+            if not reused:
+                raise
+            log.warning("cpp_standalone: compilation with stored objects failed; compiling everything")
+            for obj in keys:
+                (directory / obj).unlink(missing_ok=True)
+            dev.compile_source(str(directory), compiler, False, False)
+        compiled = time.perf_counter()
+        _save_objects(directory, store, keys)
+        dev.run(str(directory), None, with_output=False)
+        ran = time.perf_counter()
+        rec = _read(b, K)
+        rec.timings = {"generate_s": generated - started, "compile_s": compiled - generated,
+                       "objects_reused": reused, "objects": len(keys), "run_s": ran - compiled,
+                       "read_s": time.perf_counter() - ran}
+        log.info("cpp_standalone: %s", ", ".join(f"{k} {v:.2f}" for k, v in rec.timings.items()))
+        del b
+        return rec
+    finally:
+        get_device().reinit()
+        reset_device()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _read(b, K: int) -> Recording:
+    """Spikes, membrane potentials and final-state check of the finished simulation."""
+    i = np.asarray(b.spk_all.i[:], np.int32)
+    t_ms = np.asarray(b.spk_all.t_[:]) * 1e3  # as the runtime path computes it, to the last bit
+    if len(t_ms) > 1 and (np.diff(t_ms) < 0).any():  # a SpikeMonitor records in time order
+        order = np.argsort(t_ms, kind="stable")
+        i, t_ms = i[order], t_ms[order]
+    v = None
+    if b.v_probe is not None:
+        v = (np.asarray(b.v_probe.v_[:]).T * 1e3).astype(np.float32)  # (T_total, K * n_v)
+    bad = [f"cx.{name}" for name in _STATE if not np.isfinite(b.cx.variables[name].get_value()).all()]
+    if not np.isfinite(b.syn_ee.variables["w"].get_value()).all():
+        bad.append("syn_ee.w")
+    return Recording(i=i, t_ms=t_ms, v_mv=v, bad=bad)
+
+
+def _project_sources(directory: Path) -> tuple[list[str], list[str], bytes]:
+    """Sources and headers the project's makefile lists, and the makefile itself."""
+    makefile = (directory / "makefile").read_bytes()
+    lists = {}
+    for line in makefile.decode().splitlines():
+        for name in ("SRCS", "H_SRCS"):
+            if line.startswith(f"{name} = "):
+                lists[name] = line.split("=", 1)[1].split()
+    return lists.get("SRCS", []), lists.get("H_SRCS", []), makefile
+
+
+def _object_keys(directory: Path) -> dict[str, str]:
+    """Object file (relative path) -> key of everything its compilation depends on."""
+    import platform
+
+    import brian2
+
+    sources, headers, makefile = _project_sources(directory)
+    common = hashlib.sha256(makefile)
+    common.update(f"{brian2.__version__}|{platform.machine()}|{_cpu_model()}".encode())
+    for name in sorted(headers):
+        common.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
+    keys = {}
+    for name in sources:
+        h = common.copy()
+        h.update(name.encode() + b"\0" + (directory / name).read_bytes())
+        keys[str(Path(name).with_suffix(".o"))] = h.hexdigest()
+    return keys
+
+
+def _cpu_model() -> str:
+    """The CPU model (objects are compiled with -march=native)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags")):
+                return line
+    except OSError:
+        pass
+    return ""
+
+
+def _restore_objects(directory: Path, store: Path) -> tuple[dict[str, str], int]:
+    """Copy stored objects whose key matches into the project, newer than every source, so make
+    skips them; returns the keys and the number of objects reused."""
+    keys = _object_keys(directory)
+    now = time.time() + 1.0
+    reused = 0
+    for obj, key in keys.items():
+        cached = store / f"{key}.o"
+        if cached.is_file():
+            try:
+                shutil.copyfile(cached, directory / obj)
+                os.utime(directory / obj, (now, now))
+                reused += 1
+            except OSError:
+                (directory / obj).unlink(missing_ok=True)
+    return keys, reused
+
+
+def _save_objects(directory: Path, store: Path, keys: dict[str, str]) -> None:
+    """Keep the project's compiled objects for later runs (atomic, safe between processes)."""
+    store.mkdir(parents=True, exist_ok=True)
+    for obj, key in keys.items():
+        target = store / f"{key}.o"
+        if target.exists() or not (directory / obj).is_file():
+            continue
+        tmp = store / f".{key}.{os.getpid()}.tmp"
+        try:
+            shutil.copyfile(directory / obj, tmp)
+            os.replace(tmp, target)
+        except OSError:
+            tmp.unlink(missing_ok=True)
