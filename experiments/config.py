@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, get_args
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -229,7 +229,14 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
             models = sorted(m for b, m in registry if b == backend)
             problems.add(("cortex", "model"), _unknown(model, models, what=f"{backend} model") if model else f"required key is missing; choose from: {', '.join(models)}")
         else:
-            cortex = _model(registry[(backend, model)][0], cortex_raw, ("cortex",), problems)
+            params_cls = registry[(backend, model)][0]
+            if cortex_raw.get("target") == "cpp_standalone" and "target" in params_cls.model_fields \
+                    and "cpp_standalone" not in get_args(params_cls.model_fields["target"].annotation):
+                problems.add(("cortex", "target"), f"cpp_standalone is not available for {backend} model '{model}': "
+                             "it runs in network operations every step, and Brian2 silently skips those in "
+                             "standalone mode; use cython (or auto)")
+                cortex_raw = {k: v for k, v in cortex_raw.items() if k != "target"}  # reported once
+            cortex = _model(params_cls, cortex_raw, ("cortex",), problems)
 
     subcortex = None
     family = getattr(world_cls, "family", None)
@@ -242,6 +249,10 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         subcortex = _subcortex_params()()
 
     phases = _phases(raw.get("phases"), world, world_cls, problems)
+    if cortex is not None and getattr(cortex, "target", None) == "cpp_standalone" and family not in (None, "sequence"):
+        problems.add(("cortex", "target"), f"cpp_standalone runs open-loop (grammar) worlds only: world.kind "
+                     f"'{world.kind}' is a closed loop, whose exchange with the world runs in network operations, "
+                     "and Brian2 silently skips those in standalone mode; use cython (or auto)")
     if cortex is not None and recording is not None and recording.sample_units > cortex.n_units:
         problems.add(("recording", "sample_units"), f"{recording.sample_units} exceeds cortex.n_units ({cortex.n_units})")
     problems.raise_if_any()
