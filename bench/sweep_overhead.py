@@ -55,7 +55,7 @@ def _run_walls(sweep_dir: Path) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", type=Path, default=ROOT / "configs" / "sweeps" / "bench_small.yaml")
-    parser.add_argument("--rounds", type=int, default=2, help="paired (1 worker, 2 workers) rounds; median ratio")
+    parser.add_argument("--rounds", type=int, default=3, help="paired (1 worker, 2 workers) rounds; median ratio")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:

@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -35,6 +34,7 @@ from experiments.sweep_task import TMP_DIR, execute_run, is_finished
 
 MANIFEST = "sweep.json"
 RESULTS = "results.csv"
+REFRESH_S = 0.5  # how often the progress bar refreshes its running count while no run finishes
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -192,16 +192,20 @@ def execute(client, jobs: list[dict], done_before: int, total: int, quiet: bool)
 
     `done_before` runs (finished in an earlier invocation) start the bar, so its ETA is honest.
     """
-    from distributed import as_completed
+    from distributed import wait
     from tqdm import tqdm
 
     # pure=False: a task is an action with side effects on disk, never a cached value.
     futures = [client.submit(execute_run, job, key=f"run-{job['run_id']}", pure=False) for job in jobs]
     counts = {"failed": 0, "running": 0}
+    remaining = set(futures)
     with tqdm(total=total, initial=done_before, unit="run", disable=quiet, file=sys.stderr) as bar:
-        pending = as_completed(futures)
-        while not pending.is_empty():
-            finished = pending.next_batch(block=False)
+        while remaining:
+            # returns as soon as a run finishes; the timeout only paces the running-count refresh
+            try:
+                finished, remaining = wait(remaining, timeout=REFRESH_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = set()
             for fut in finished:
                 try:
                     counts["failed"] += fut.result()["status"] == "failed"
@@ -215,7 +219,6 @@ def execute(client, jobs: list[dict], done_before: int, total: int, quiet: bool)
                     bar.set_postfix(counts, refresh=False)
                     bar.update(len(finished))
                     bar.refresh()
-            time.sleep(0.25)
 
 
 def _load_manifest(sweep_dir: Path) -> dict:
