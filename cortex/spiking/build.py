@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import logging
+
 import numpy as np
 
 from cortex.spiking import equations as eq
@@ -185,6 +187,7 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     gj = np.concatenate([np.tile(layout.gid[k], 2) for k in range(K)])
     syn_gate.connect(i=gi, j=gj)
     syn_gate.level = (gi < K).astype(float)
+    _quiet_gate_warning()
 
     spk_all = b2.SpikeMonitor(cx, record=True, name="spk_all")
     spk_probe = None
@@ -204,6 +207,22 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
     closed_only = [o for o in (inp_rate, syn_in[1] if closed_loop else None, spk_probe, op) if o is not None]
     return Built(net, cx, inp_gen, inp_rate, gate_gen, syn_ee, spk_all, spk_probe, v_probe, op,
                  open_only, [gate_gen, syn_gate], closed_only, layout, v_index)
+
+
+class _GateOrderFilter(logging.Filter):
+    """Drops Brian2's warning that ``g_post = level`` may depend on the order of execution. It
+    cannot here: every synapse onto a neuron comes from its replica's freeze (K + k) or resume (k)
+    generator, and those two never spike in the same step (``inputs.gate_spikes`` emits one spike
+    per change of state), so all writes within a step carry the same level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return eq.GATE_ON_PRE not in record.getMessage()
+
+
+def _quiet_gate_warning() -> None:
+    logger = logging.getLogger("brian2.codegen.generators.base")
+    if not any(isinstance(f, _GateOrderFilter) for f in logger.filters):
+        logger.addFilter(_GateOrderFilter())
 
 
 def _global(layout: Layout, reps: list, key: str, side: int) -> np.ndarray:
