@@ -21,6 +21,7 @@ import contextlib
 import csv
 import io
 import json
+import queue
 import os
 import shutil
 import sys
@@ -192,20 +193,27 @@ def execute(client, jobs: list[dict], done_before: int, total: int, quiet: bool)
 
     `done_before` runs (finished in an earlier invocation) start the bar, so its ETA is honest.
     """
-    from distributed import wait
     from tqdm import tqdm
 
     # pure=False: a task is an action with side effects on disk, never a cached value.
     futures = [client.submit(execute_run, job, key=f"run-{job['run_id']}", pure=False) for job in jobs]
+    # Each future reports itself when it ends (from a thread of its own client; distributed.wait
+    # would go through the process's default client, which need not be this one).
+    ended: queue.SimpleQueue = queue.SimpleQueue()
+    for fut in futures:
+        fut.add_done_callback(ended.put)
     counts = {"failed": 0, "running": 0}
-    remaining = set(futures)
+    left = len(futures)
     with tqdm(total=total, initial=done_before, unit="run", disable=quiet, file=sys.stderr) as bar:
-        while remaining:
-            # returns as soon as a run finishes; the timeout only paces the running-count refresh
+        while left:
+            # returns as soon as a run ends; the timeout only paces the running-count refresh
             try:
-                finished, remaining = wait(remaining, timeout=REFRESH_S, return_when="FIRST_COMPLETED")
-            except TimeoutError:
-                finished = set()
+                finished = [ended.get(timeout=REFRESH_S)]
+            except queue.Empty:
+                finished = []
+            while not ended.empty():
+                finished.append(ended.get())
+            left -= len(finished)
             for fut in finished:
                 try:
                     counts["failed"] += fut.result()["status"] == "failed"
