@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -86,6 +88,22 @@ def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path):
     return cls(**jobqueue_kwargs(options, Path(sweep_dir) / "worker-logs"))
 
 
+def check_slurm_submission(job_script: str) -> None:
+    """Raise SweepError if Slurm would refuse the worker job (`sbatch --test-only`: nothing is
+    queued). dask-jobqueue only logs a refused submission, and the sweep would then wait forever
+    for workers that never come."""
+    with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="neurosteer-worker-") as f:
+        f.write(job_script)
+        f.flush()
+        try:
+            done = subprocess.run(["sbatch", "--test-only", f.name], capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise SweepError(["--engine: slurm: `sbatch --test-only` did not answer within 60 s"]) from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise SweepError([f"--engine: slurm: sbatch refuses the worker job: {lines[-1]}"])
+
+
 @contextlib.contextmanager
 def open_client(
     engine: str, options: ClusterOptions, sweep_dir: Path, workers: Optional[int], n_runs: int
@@ -108,6 +126,8 @@ def open_client(
     elif workers is not None:
         options = options.model_copy(update={"workers": workers})
     with make_cluster(engine, options, Path(sweep_dir).resolve()) as cluster:
+        if engine == "slurm":
+            check_slurm_submission(cluster.job_script())
         if engine != "local":
             cluster.scale(n=options.workers or min(n_runs, DEFAULT_MAX_BATCH_WORKERS))
         with Client(cluster) as client:

@@ -36,13 +36,18 @@ def _datasets(path: Path) -> dict:
 def test_standalone_run_matches_the_cython_run_and_leaves_the_runtime_device(tmp_path):
     """Same seed: the standalone run's metrics equal the cython run's (same simulation, compiled
     twice), the traces have the same datasets, meta.json names the target used; and a runtime
-    (cython) run in the same process after the standalone one still works."""
+    (cython) run in the same process after the standalone one still works, and the process's
+    environment is as before (Brian2 sets LD_BIND_NOW=1, which breaks sbatch in later subprocesses)."""
+    import os
+
     from brian2.devices.device import get_device, runtime_device
 
+    bind_now = os.environ.get("LD_BIND_NOW")
     runs = {}
     for target in ("cpp_standalone", "cython"):  # standalone first: cython must still work after it
         runs[target] = experiments.run(CONFIG, [*TINY, f"cortex.target={target}"], out=tmp_path / target, plots=False)
         assert get_device() is runtime_device
+        assert os.environ.get("LD_BIND_NOW") == bind_now
     standalone, cython = runs["cpp_standalone"], runs["cython"]
     assert standalone.meta["target"] == "cpp_standalone" and cython.meta["target"] == "cython"
     assert json.loads((standalone.run_dir / "meta.json").read_text())["target"] == "cpp_standalone"

@@ -399,3 +399,20 @@ def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path):
     assert len(metas) == 2 and {m["target"] for m in metas} == {"cython"}
     scratch = Path(dask.config.get("temporary-directory") or tempfile.gettempdir()) / "dask-scratch-space"
     assert list((scratch / "neurosteer-cython").glob("*.so"))
+
+
+def test_a_refused_slurm_worker_job_is_an_error_not_an_endless_wait(tmp_path, monkeypatch, capsys):
+    """If sbatch refuses the worker job, the sweep stops at once with exit 2 and sbatch's reason
+    (dask-jobqueue would only log it and wait forever for workers)."""
+    pytest.importorskip("dask_jobqueue")
+    fake = tmp_path / "bin" / "sbatch"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid account' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    code = run_sweep(ROOT / "configs" / "sweeps" / "smoke.yaml", out_dir=tmp_path / "sweep", engine="slurm",
+                     workers=1, quiet=True)
+    assert code == 2
+    assert "--engine: slurm: sbatch refuses the worker job: sbatch: error: Batch job submission failed: " \
+           "Invalid account" in capsys.readouterr().err
+    assert not (tmp_path / "sweep" / "runs").exists()

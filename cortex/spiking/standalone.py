@@ -75,7 +75,7 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     ``input_spikes`` / ``gate_spikes``: (indices, times_ms) of the input and gate generators over
     the whole experiment; ``phases``: ``(steps, plastic)`` per phase, in order.
     """
-    from brian2 import TimedArray, ms
+    from brian2 import TimedArray, ms, prefs
     from brian2.codegen.cpp_prefs import get_compiler_and_args
     from brian2.devices.device import get_device, reset_device, set_device
 
@@ -86,6 +86,11 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     directory = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     started = time.perf_counter()
     set_device("cpp_standalone", build_on_run=False)
+    # Brian2 sets its run environment (LD_BIND_NOW=1 by default) in os.environ and never unsets it;
+    # every later subprocess would then bind its symbols eagerly: sbatch's plugins fail to load
+    # ("undefined symbol gres_ctld_job_alloc_whole_node"), so a Slurm sweep from this process hung
+    run_env = {**prefs["devices.cpp_standalone.run_environment_variables"], **get_device().run_environment_variables}
+    saved_env = {key: os.environ.get(key) for key in run_env}
     try:
         b = build(p, K, n_inputs, n_sample, structure_rngs, closed_loop=False)
         b.inp_gen.set_spikes(input_spikes[0], input_spikes[1] * ms, sorted=True)
@@ -134,6 +139,11 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
         get_device().reinit()
         reset_device()
         shutil.rmtree(directory, ignore_errors=True)
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _read(b, K: int) -> Recording:
