@@ -51,8 +51,15 @@ class FilterBank:
         return out.reshape(K, T, J * n)
 
 
-def features(counts: np.ndarray, filtered: np.ndarray | None) -> np.ndarray:
-    """Readout features (..., F): counts, the filtered counts if any, and a constant 1."""
-    parts = [counts] if filtered is None else [counts, filtered]
-    parts.append(np.ones(counts.shape[:-1] + (1,), counts.dtype))
-    return np.concatenate(parts, axis=-1)
+def features(counts: np.ndarray, filtered: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
+    """Readout features (..., F): counts, the filtered counts if any, and a constant 1; written
+    into ``out`` (any float dtype, shape (..., F)) when given, else into a new array."""
+    n = counts.shape[-1]
+    width = n + (filtered.shape[-1] if filtered is not None else 0) + 1
+    if out is None:
+        out = np.empty(counts.shape[:-1] + (width,), counts.dtype)
+    out[..., :n] = counts
+    if filtered is not None:
+        out[..., n:-1] = filtered
+    out[..., -1] = 1.0
+    return out

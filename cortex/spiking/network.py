@@ -309,17 +309,25 @@ class SpikingCortex:
         """
         K, T = active.shape
         slow = self._slow.run(counts, active) if self._slow is not None else None
-        X = feat.features(counts, slow).astype(self._dtype)
         n = self.n_inputs
         probs = np.full((K, T, n), 1.0 / n)
-        rows = np.zeros((K, T + 1, X.shape[-1]), self._dtype)
+        # row t + 1 holds step t's features, written in place; a replica with padding steps then
+        # has its active steps packed to the front
+        rows = np.empty((K, T + 1, self.n_features), self._dtype)
+        feat.features(counts, slow, out=rows[:, 1:])
+        last = np.empty((K, self.n_features), self._dtype)
         targets = np.zeros((K, T + 1, n), self._dtype)
         learn = np.zeros((K, T + 1), bool)
         where = []
         for k in range(K):
             a = np.flatnonzero(active[k])
             where.append(a)
-            rows[k, 0], rows[k, 1:len(a) + 1] = self._pending[k], X[k, a]
+            if len(a):
+                last[k] = rows[k, a[-1] + 1]
+            if len(a) < T:
+                rows[k, 1:len(a) + 1] = rows[k, a + 1]  # fancy index: a copy, so the overlap is safe
+                rows[k, len(a) + 1:] = 0.0
+            rows[k, 0] = self._pending[k]
             targets[k, : len(a)] = one_hot(inputs[k, a], n)
             learn[k, : len(a)] = True
             learn[k, 0] &= self._has_pending[k]
@@ -334,9 +342,8 @@ class SpikingCortex:
             if len(a):
                 # rows 1..len(a)-1 were predicted before learning; the last one after everything
                 probs[k, a[:-1]] = pred[k, 1:len(a)]
-                last = self._readout.predict(X[k, a[-1]][None])[0]
-                probs[k, a[-1]] = last
-                self._pending[k], self._has_pending[k] = X[k, a[-1]], True
+                probs[k, a[-1]] = self._readout.predict(last[k][None])[0]
+                self._pending[k], self._has_pending[k] = last[k], True
         return self._readout.distribution(probs)
 
     def _check_finite(self, T: int, v: np.ndarray | None) -> None:
