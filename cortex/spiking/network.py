@@ -315,7 +315,7 @@ class SpikingCortex:
         # has its active steps packed to the front
         rows = np.empty((K, T + 1, self.n_features), self._dtype)
         feat.features(counts, slow, out=rows[:, 1:])
-        last = np.empty((K, self.n_features), self._dtype)
+        last = np.zeros((K, self.n_features), self._dtype)
         targets = np.zeros((K, T + 1, n), self._dtype)
         learn = np.zeros((K, T + 1), bool)
         where = []
@@ -338,11 +338,12 @@ class SpikingCortex:
                 pred[:, s:s + B] = self._readout.learn(rows[:, s:s + B], targets[:, s:s + B], learn[:, s:s + B])
         else:
             pred = self._readout.predict(rows)
+        newest = self._readout.predict(last)  # (K, n): each replica's last step, with its newest weights
         for k, a in enumerate(where):
             if len(a):
                 # rows 1..len(a)-1 were predicted before learning; the last one after everything
                 probs[k, a[:-1]] = pred[k, 1:len(a)]
-                probs[k, a[-1]] = self._readout.predict(last[k][None])[0]
+                probs[k, a[-1]] = newest[k]
                 self._pending[k], self._has_pending[k] = last[k], True
         return self._readout.distribution(probs)
 
