@@ -28,10 +28,11 @@ DIVERGING = {
 
 #: (test name, backend) -> why that backend does not run the test. Reviewed list: keep it short.
 UNSUPPORTED: dict[tuple[str, str], str] = {
-    ("test_padding_steps_change_no_prediction", "spiking"):
-        "padding freezes v, slow currents, adaptation, thresholds and weights (test_spiking_cortex checks "
-        "that), but not all of the network's state: measured, the sampled counts after a 20-step gap "
-        "depart from the unpadded twin's within 3-5 steps, so predictions agree only approximately",
+    ("test_padding_steps_change_no_prediction_while_learning", "spiking"):
+        "padding freezes the neurons exactly (test_padding_steps_change_no_activity), but Brian2's "
+        "event-driven STDP traces and the lazily decayed eligibility decay with network time, so they "
+        "keep decaying while a replica is frozen: learning after a gap differs slightly (measured: "
+        "predictions depart ~7 steps after a 20-step gap)",
 }
 
 
@@ -104,17 +105,30 @@ def test_batched_replicas_equal_separate_runs(backend):
         np.testing.assert_allclose(batched.activity[k], alone.activity[0], atol=1e-6)
 
 
-def test_padding_steps_change_no_prediction(backend):
-    """Replica 1 sees the same symbols as replica 0 (same seed) with 20 padding steps inserted:
-    its predictions at the active steps are those of replica 0."""
+def _padded_twins(backend, plastic: bool):
+    """Replica 1 sees the same symbols as replica 0 (same seed) with 20 padding steps inserted;
+    returns both replicas' outputs at their active steps."""
     T, gap = 80, slice(30, 50)
     x = cycle(2, T + 20)
     active = on(2, T + 20)
     active[0, T:] = False
     active[1, gap] = False
     x[1, 50:] = cycle(1, T - 30, start=30)[0]
-    out = backend(K=2, seeds=[7, 7]).run_sequence(x, active)
-    np.testing.assert_allclose(out.probs[1, active[1]], out.probs[0, active[0]], atol=1e-5)
+    cortex = backend(K=2, seeds=[7, 7])
+    cortex.set_plasticity(plastic)
+    out = cortex.run_sequence(x, active)
+    return [(out.probs[k, active[k]], out.activity[k, active[k]]) for k in (0, 1)]
+
+
+def test_padding_steps_change_no_activity(backend):
+    (p0, a0), (p1, a1) = _padded_twins(backend, plastic=False)
+    np.testing.assert_allclose(a1, a0, atol=1e-6)
+    np.testing.assert_allclose(p1, p0, atol=1e-6)
+
+
+def test_padding_steps_change_no_prediction_while_learning(backend):
+    (p0, _), (p1, _) = _padded_twins(backend, plastic=True)
+    np.testing.assert_allclose(p1, p0, atol=1e-5)
 
 
 def test_a_diverging_state_raises_numerical_error_naming_a_step(backend):

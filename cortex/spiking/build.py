@@ -210,13 +210,13 @@ def build(p: SpikingParams, K: int, n_inputs: int, n_sample: int, rngs, closed_l
 
 
 class _GateOrderFilter(logging.Filter):
-    """Drops Brian2's warning that ``g_post = level`` may depend on the order of execution. It
+    """Drops Brian2's warning that the gate's writes may depend on the order of execution. It
     cannot here: every synapse onto a neuron comes from its replica's freeze (K + k) or resume (k)
     generator, and those two never spike in the same step (``inputs.gate_spikes`` emits one spike
     per change of state), so all writes within a step carry the same level."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return eq.GATE_ON_PRE not in record.getMessage()
+        return eq.GATE_ON_PRE.splitlines()[0] not in record.getMessage()
 
 
 def _quiet_gate_warning() -> None:

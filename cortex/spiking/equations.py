@@ -46,6 +46,7 @@ slow_gain : 1 (constant)
 b_adapt : volt (constant)
 ip_on : 1 (constant)
 g : 1
+t_frozen : second
 plastic : 1
 dopamine : 1
 nspk : 1
@@ -83,7 +84,9 @@ w_slow : volt (constant)
 INPUT_ON_PRE = "v_post += w\nI_slow_post += w_slow * slow_gain_post"
 
 GATE_SYNAPSE = "level : 1 (constant)"
-GATE_ON_PRE = "g_post = level"
+# freezing and resuming: the time spent frozen is added to lastspike, so a neuron frozen right after
+# a spike is still refractory for the rest of t_ref when its replica resumes
+GATE_ON_PRE = "lastspike_post += level * (t - t_frozen_post)\nt_frozen_post = t\ng_post = level"
 
 _STDP_CONSTANTS = """
 tau_stdp : second (constant, shared)

@@ -92,15 +92,18 @@ def _regular_bins(rate_per_ms: np.ndarray, phase: np.ndarray, step_ms: float, dt
     return np.concatenate(steps), np.concatenate(neurons), np.concatenate(bin_ids)
 
 
-def gate_spikes(active: np.ndarray, running: np.ndarray, step_ms: float, t0_ms: float) -> tuple[np.ndarray, np.ndarray]:
+def gate_spikes(active: np.ndarray, step_ms: float, t0_ms: float, dt_ms: float) -> tuple[np.ndarray, np.ndarray]:
     """Spikes of the gate generator that freeze (padding) and resume each replica.
 
-    Gate neuron ``k`` sets replica k running, ``K + k`` freezes it. ``running`` (K,) bool is the
-    state before the first step. Returns (indices, times_ms) sorted by time.
+    Gate neuron ``k`` sets replica k running, ``K + k`` freezes it. The caller sets each replica's
+    state for the first step (``active[:, 0]``; see ``SpikingCortex._set_gate``); a change at a
+    later step t fires in the last time step of step t - 1: the gate acts in the synapse slot,
+    after that time step's state update and threshold, so step t starts frozen (or running) from
+    its first time step, exactly as an unpadded replica would run. Returns (indices, times_ms).
     """
     K, T = active.shape
-    before = np.concatenate([running[:, None], active[:, :-1]], axis=1)
-    k, t = np.nonzero(active != before)
+    k, t = np.nonzero(active[:, 1:] != active[:, :-1])
+    t = t + 1
     idx = np.where(active[k, t], k, K + k)
     order = np.argsort(t, kind="stable")
-    return idx[order].astype(np.int64), t0_ms + t[order] * step_ms
+    return idx[order].astype(np.int64), t0_ms + t[order] * step_ms - dt_ms

@@ -156,10 +156,10 @@ class SpikingCortex:
                 step += inputs.shape[1]
             runs.append((step - start, bool(plastic)))
         all_active = np.concatenate([a for _, _, a in blocks], axis=1) if blocks else np.ones((K, 0), bool)
-        gate = inp.gate_spikes(all_active, np.ones(K, bool), p.step_ms, 0.0)  # every replica starts running
+        gate = inp.gate_spikes(all_active, p.step_ms, 0.0, p.dt_ms)
         spikes = (np.concatenate(idx) if idx else np.zeros(0, np.int64), np.concatenate(times) if times else np.zeros(0))
         rec = standalone.simulate(p, K, self.n_inputs, self.n_sample, self._structure(), spikes, gate, runs,
-                                  self._cache)
+                                  self._cache, running=all_active[:, 0] if all_active.shape[1] else np.ones(K, bool))
         first_bad = None
         if rec.bad:
             nonfinite = np.flatnonzero(~np.isfinite(rec.v_mv).all(axis=1)) if rec.v_mv is not None else []
@@ -199,16 +199,28 @@ class SpikingCortex:
             raise ValueError(f"inputs and active must both be (K={K}, T), got {inputs.shape}, {active.shape}")
         return inputs, active
 
+    def _set_gate(self, running: np.ndarray, t_ms: float) -> None:
+        """Freeze or resume replicas before a run starts, as the gate synapses would (equations.py)."""
+        v = self._built.cx.variables
+        g, last, frozen = (v[name].get_value() for name in ("g", "lastspike", "t_frozen"))
+        for k in np.flatnonzero((g[self._built.layout.gid[:, 0]] > 0.5) != running):
+            cells = self._built.layout.gid[k]
+            if running[k]:
+                last[cells] += t_ms * 1e-3 - frozen[cells]
+            frozen[cells] = t_ms * 1e-3
+            g[cells] = float(running[k])
+
     def _simulate_block(self, inputs: np.ndarray, active: np.ndarray):
         """Runtime path: draw this block's input and gate spikes, run it, read its spikes and v."""
-        p, b = self.params, self._built
+        p = self.params
         T, t0 = inputs.shape[1], self.time_ms
         rates = inp.rates_hz(np.clip(inputs, 0, self.n_inputs - 1), active, self.n_inputs,
                              p.input_rate_hz, p.background_rate_hz)
         idx, times = inp.draw_spikes(self._input_rngs, rates, p.n_input_per_symbol, p.step_ms, p.dt_ms, t0,
                                      p.input_noise, self._phases)
-        g = b.cx.variables["g"].get_value()
-        gidx, gtimes = inp.gate_spikes(active, g[b.layout.gid[:, 0]] > 0.5, p.step_ms, t0)
+        if T:
+            self._set_gate(active[:, 0], t0)
+        gidx, gtimes = inp.gate_spikes(active, p.step_ms, t0, p.dt_ms)
         self._simulate(T, (idx, times), (gidx, gtimes), closed=False)
         counts, spikes = self._read_spikes(T, t0)
         return counts, spikes, self._read_v(T)

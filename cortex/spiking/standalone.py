@@ -69,11 +69,12 @@ class Recording:
 
 
 def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spikes, gate_spikes,
-             phases, cache: Path) -> Recording:
+             phases, cache: Path, running: np.ndarray) -> Recording:
     """Build and run the whole open-loop experiment as one cpp_standalone simulation.
 
     ``input_spikes`` / ``gate_spikes``: (indices, times_ms) of the input and gate generators over
-    the whole experiment; ``phases``: ``(steps, plastic)`` per phase, in order.
+    the whole experiment; ``phases``: ``(steps, plastic)`` per phase, in order; ``running``: (K,)
+    which replicas run at the first step (the gate spikes handle every later change).
     """
     from brian2 import TimedArray, ms, prefs
     from brian2.codegen.cpp_prefs import get_compiler_and_args
@@ -94,6 +95,10 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     try:
         b = build(p, K, n_inputs, n_sample, structure_rngs, closed_loop=False)
         b.inp_gen.set_spikes(input_spikes[0], input_spikes[1] * ms, sorted=True)
+        if not np.all(running):
+            g = np.ones(b.layout.gid.size)
+            g[b.layout.gid[~np.asarray(running, bool)].ravel()] = 0.0
+            b.cx.variables["g"].set_value(g)
         has_gate = len(gate_spikes[0]) > 0
         if has_gate:
             b.gate_gen.set_spikes(gate_spikes[0], gate_spikes[1] * ms, sorted=True)
