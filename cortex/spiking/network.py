@@ -171,7 +171,9 @@ class SpikingCortex:
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
         """Feed (K, T) int symbols as one simulation of T * step_ms; see module docstring.
 
-        Padding steps (``active`` False) freeze the replica's whole state and weights.
+        Padding steps (``active`` False) freeze the replica's neurons and weights exactly (see
+        ``inputs.gate_spikes``); only the event-driven STDP and eligibility traces, which decay in
+        network time, keep decaying while it is frozen.
         Returns probs (K, T, n_inputs), activity (K, T, n_sample) spike counts per step, and
         extra: spikes_replica/spikes_index/spikes_time_ms (events of the sampled neurons),
         rate_hz (K, T) excitatory population rate per step, v_mv (K, T, n_v) membrane potential
