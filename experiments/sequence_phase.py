@@ -77,31 +77,26 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
     rec.phase(phase.name, kind="sequence", start_step=ctx.start_step, plastic=phase.plastic,
               variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
 
-    rngs = _stream_rngs(ctx.seeds, ctx.phase_index)
     threshold = ctx.state.get("train_max_len") if grammar.length_generalization else None
     scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
     max_len = np.zeros(K, np.int64)
 
-    def draw(remaining: int):
-        b = min(BLOCK_STRINGS, remaining)
-        return ([grammar.sample_many(rng, b) for rng in rngs], b) if b > 0 else (None, 0)
-
     done_steps, recorded = 0, 0
-    block, b = draw(phase.strings)
-    remaining = phase.strings - b
+    blocks = _string_blocks(grammar, ctx.seeds, ctx.phase_index, phase.strings)
+    block = next(blocks, None)
     with ctx.progress(phase.strings, phase.name) as bar:
         while block is not None:
-            following, b_next = draw(remaining)
-            remaining -= b_next
-            arrays, active = stack(block, n)
+            following = next(blocks, None)
+            parts, b = block
+            arrays, active = stack(parts, n)
             # the symbol that follows each position; the first symbol of the next block follows the
             # last one; after the phase's last symbol nothing follows (-1: not scored)
             nxt = np.full(active.shape, -1, np.int64)
-            for k, part in enumerate(block):
+            for k, part in enumerate(parts):
                 L = len(part)
                 nxt[k, : L - 1] = part.symbols[1:]
                 if following is not None:
-                    nxt[k, L - 1] = following[k].symbols[0]
+                    nxt[k, L - 1] = following[0][k].symbols[0]
                 max_len[k] = max(max_len[k], int(part.string_len.max()))
             out = cortex.run_sequence(arrays["symbols"], active)
             scorer.update(out.probs, GrammarString(**arrays), nxt, active)
@@ -110,7 +105,7 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
             recorded += active.shape[1]
             done_steps += active.shape[1]
             bar.update(b)
-            block, b = following, b_next
+            block = following
     if phase.plastic:
         previous = ctx.state.get("train_max_len")
         ctx.state["train_max_len"] = max_len if previous is None else np.maximum(previous, max_len)
@@ -119,24 +114,23 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
     return scorer.result(), chance, done_steps
 
 
-def _stream_rngs(seeds, phase_index: int) -> list:
-    """Each replica's string stream of a phase."""
-    return [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase_index])) for s in seeds]
+def _string_blocks(grammar, seeds, phase_index: int, strings: int):
+    """The phase's strings, block by block: (one part of ``b`` strings per replica, ``b``), each
+    replica drawing from its own stream of this phase."""
+    rngs = [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase_index])) for s in seeds]
+    for start in range(0, strings, BLOCK_STRINGS):
+        b = min(BLOCK_STRINGS, strings - start)
+        yield [grammar.sample_many(rng, b) for rng in rngs], b
 
 
 def _schedule(ctx):
-    """Every phase's (plastic, blocks), each block (symbols, active) as ``run_sequence_phase``
-    will hand it to the cortex: the same streams, block sizes and draw order."""
+    """Every phase's (plastic, blocks), each block (symbols, active) exactly as
+    ``run_sequence_phase`` will hand it to the cortex (both draw through ``_string_blocks``)."""
     spec = ctx.spec
     for index, phase in enumerate(spec.phases):
         grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
-        rngs, remaining, blocks = _stream_rngs(ctx.seeds, index), phase.strings, []
-        while remaining > 0:
-            b = min(BLOCK_STRINGS, remaining)
-            remaining -= b
-            arrays, active = stack([grammar.sample_many(rng, b) for rng in rngs], len(grammar.symbols))
-            blocks.append((arrays["symbols"], active))
-        yield phase.plastic, blocks
+        stacked = (stack(parts, len(grammar.symbols)) for parts, _ in _string_blocks(grammar, ctx.seeds, index, phase.strings))
+        yield phase.plastic, [(arrays["symbols"], active) for arrays, active in stacked]
 
 
 def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex=None) -> None:
