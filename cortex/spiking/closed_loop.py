@@ -95,7 +95,7 @@ class ClosedLoop:
             self.elig_rows.append(self.elig.mean(self.t0_s + (s + 1) * self.p.step_ms * 1e-3))
         on = ~self.done
         slow = cx._slow.run(counts[:, None], on[:, None])[:, 0] if cx._slow is not None else None
-        x = feat.features(counts, slow).astype(cx._dtype)
+        x = feat.features(counts, slow).astype(cx._dtype, copy=False)
         out = CortexOutput(next_input=cx._readout.distribution(cx._readout.predict(x)), activity=activity)
         if cx._heads is not None:
             out.assessments, out.value, out.action_prefs = cx._heads.forward(x[:, :-1])
