@@ -111,7 +111,11 @@ def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
         ctx.state["train_max_len"] = max_len if previous is None else np.maximum(previous, max_len)
     chance = scorer.chance()
     chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
-    return scorer.result(), chance, done_steps
+    result = scorer.result()
+    # exact, unlike optimal_cross_entropy (sampled on this phase's stream); NaN -> null where not computed
+    rate = grammar.entropy_rate()
+    result["entropy_rate"] = np.full(K, np.nan if rate is None else rate)
+    return result, chance, done_steps
 
 
 def _string_blocks(grammar, seeds, phase_index: int, strings: int):

@@ -195,7 +195,9 @@ class SequenceScorer:
     positions): ``kl_to_optimal`` (nats, mean KL(exact || predicted)), ``legal_mass`` (mean
     predicted mass on symbols the grammar allows), ``cross_entropy`` and
     ``optimal_cross_entropy`` (nats, mean -log P(true next symbol) under the prediction and under
-    the exact distribution), ``accuracy`` (argmax = true next symbol; a tie among k symbols scores
+    the exact distribution; the latter is a sample estimate of the grammar's ``entropy_rate()``,
+    and ``cross_entropy - optimal_cross_entropy`` estimates ``kl_to_optimal`` on the same
+    positions), ``accuracy`` (argmax = true next symbol; a tie among k symbols scores
     1/k), ``surprisal_gap`` (nats, mean over altered positions of -log p(alt) + log p(true)),
     ``longrange_accuracy`` (only if there are groups: at marked positions, the group with the
     largest predicted mass is the true one; ties score 1/#tied), ``length_generalization`` (only

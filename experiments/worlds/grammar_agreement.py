@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, layout
+from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, chain_entropy_rate, entropy_nats, layout
 
 
 class AgreementParams(GrammarParams):
@@ -56,6 +56,28 @@ class Agreement(Grammar):
     @property
     def mean_length(self) -> float:
         return float(3.0 * (self.depth_prior @ np.arange(len(self.depth_prior))) + 3.0)
+
+    def entropy_rate(self) -> float:
+        """Exact entropy rate (nats/symbol) of sentences laid end to end.
+
+        The latent state is the position's kind and clause (noun j, 'that' j, verb of clause j, E)
+        plus the stack of subject numbers; H(next symbol) and the next kind and clause do not
+        depend on the numbers, so the chain on (kind, clause) alone has the stream's rate.
+        """
+        prm, d = self.params, self.params.max_depth
+        noun, that, verb, end = np.arange(d + 1), d + 1 + np.arange(d), 2 * d + 1 + np.arange(d + 1), 3 * d + 2
+        trans, entropy = np.zeros((end + 1, end + 1)), np.zeros(end + 1)
+        p_that = np.where(noun < d, prm.p_embed, 0.0)
+        trans[noun[:-1], that] = p_that[:-1]
+        trans[noun, verb] = 1.0 - p_that
+        trans[that, noun[1:]] = 1.0
+        trans[verb[1:], verb[:-1]] = 1.0
+        trans[verb[0], end] = trans[end, noun[0]] = 1.0
+        after_noun = np.column_stack([p_that, np.repeat(((1.0 - p_that) / prm.n_verbs)[:, None], prm.n_verbs, 1)])
+        entropy[noun] = entropy_nats(after_noun)
+        entropy[that] = entropy[end] = entropy_nats(self.first_dist)  # a noun, drawn as a sentence's first
+        entropy[verb[1:]] = np.log(prm.n_verbs)  # the next verb's number is fixed, not which verb
+        return chain_entropy_rate(trans, entropy)
 
     def sample_many(self, rng: np.random.Generator, n_strings: int) -> GrammarString:
         """``n_strings`` sentences end to end."""

@@ -121,6 +121,12 @@ class Grammar:
         """Expected string length in symbols (end marker included) under these parameters."""
         raise NotImplementedError
 
+    def entropy_rate(self) -> float | None:
+        """Exact entropy rate of the stream (nats/symbol): the stationary mean of H(next symbol |
+        state), strings laid end to end as ``sample_stream`` lays them (the boundary position,
+        which predicts the next string's first symbol, counts). None where not computed."""
+        return None
+
     def sample(self, rng: np.random.Generator) -> GrammarString:
         """One string, annotated (see GrammarString)."""
         return self.sample_many(rng, 1)
@@ -140,6 +146,31 @@ class Grammar:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+
+def entropy_nats(dist: np.ndarray) -> np.ndarray:
+    """Shannon entropy (nats) of each row of ``dist`` (..., n)."""
+    dist = np.asarray(dist, dtype=float)
+    return -(dist * np.log(np.where(dist > 0, dist, 1.0))).sum(-1)
+
+
+def chain_entropy_rate(trans: np.ndarray, entropy: np.ndarray) -> float:
+    """Entropy rate (nats/symbol) of a symbol stream driven by a Markov chain on its states.
+
+    ``trans`` (S, S): P(state after the next symbol | state now), rows summing to 1; the chain
+    must have a single recurrent class (true of string grammars, whose strings all end and
+    restart). ``entropy`` (S,): H(next symbol | state) in nats. Returns sum_s pi(s) entropy(s),
+    pi the stationary distribution.
+    """
+    trans = np.asarray(trans, dtype=float)
+    n = len(trans)
+    # pi (P - I) = 0 with sum(pi) = 1: one balance equation is redundant, swap it for the sum
+    a = trans.T - np.eye(n)
+    a[-1] = 1.0
+    b = np.zeros(n)
+    b[-1] = 1.0
+    pi = np.linalg.solve(a, b)
+    return float(pi @ np.asarray(entropy, dtype=float))
 
 
 def layout(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

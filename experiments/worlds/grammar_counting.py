@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, layout
+from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, chain_entropy_rate, entropy_nats, layout
 
 MAX_MEAN_LENGTH = 1e6  # symbols; beyond this a stream of a few strings would not fit in memory
 
@@ -44,6 +44,16 @@ class AnBn(Grammar):
     @property
     def mean_length(self) -> float:
         return float(self.params.min_n + self.params.max_n + 1)
+
+    def entropy_rate(self) -> float:
+        """Exact entropy rate (nats/symbol) of strings laid end to end. Only the position after
+        the k-th a is uncertain (another a or the first b); it occurs in a string with P(n >= k),
+        so the stationary mean is that expected entropy per string over the mean length."""
+        lo, hi = self.params.min_n, self.params.max_n
+        k = np.arange(1, hi + 1)
+        p_b = np.where(k >= lo, 1.0 / (hi - k + 1), 0.0)
+        reached = (hi - np.maximum(k, lo) + 1) / (hi - lo + 1)
+        return float(reached @ entropy_nats(np.column_stack([p_b, 1.0 - p_b])) / self.mean_length)
 
     def sample_many(self, rng: np.random.Generator, n_strings: int) -> GrammarString:
         """``n_strings`` strings a^n b^n E end to end."""
@@ -132,6 +142,20 @@ class Dyck(Grammar):
     @property
     def mean_length(self) -> float:
         return dyck_mean_length(self.params.p_open, self.params.p_end, self.params.max_depth)
+
+    def entropy_rate(self) -> float:
+        """Exact entropy rate (nats/symbol) of strings laid end to end, from the chain on the
+        stack depth (0..max_depth, then E): which brackets are open changes which symbol closes,
+        not how uncertain the next symbol is or where the depth goes."""
+        k, cap, p_open, p_end = self.params.n_types, self.params.max_depth, self.params.p_open, self.params.p_end
+        end = cap + 1
+        trans, dist = np.zeros((end + 1, end + 1)), np.zeros((end + 1, k + 1))  # dist: k opens, then the close/E
+        trans[0, 1], trans[0, end], dist[0] = 1.0 - p_end, p_end, np.r_[np.full(k, (1.0 - p_end) / k), p_end]
+        for d in range(1, cap):
+            trans[d, d + 1], trans[d, d - 1], dist[d] = p_open, 1.0 - p_open, np.r_[np.full(k, p_open / k), 1.0 - p_open]
+        trans[cap, cap - 1], dist[cap, k] = 1.0, 1.0
+        trans[end, 1], dist[end] = 1.0, np.r_[np.full(k, 1.0 / k), 0.0]
+        return chain_entropy_rate(trans, entropy_nats(dist))
 
     def _walk(self, rng: np.random.Generator, n_strings: int):
         """Run all strings' stacks in parallel; returns per-position arrays ordered string by string."""

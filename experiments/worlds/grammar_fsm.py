@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString, assemble, random_illegal_alt
+from experiments.worlds.grammar_base import (Grammar, GrammarParams, GrammarString, assemble, chain_entropy_rate, entropy_nats,
+                                            random_illegal_alt)
 
 END = "end"
 
@@ -86,6 +87,13 @@ class AutomatonGrammar(Grammar):
     def mean_length(self) -> float:
         return self.automaton.mean_length()
 
+    def entropy_rate(self) -> float:
+        """Exact entropy rate (nats/symbol) of the stream of strings laid end to end: the chain on
+        the states after each symbol, where the end restarts at the start state's arcs."""
+        a = self.automaton
+        trans = np.vstack([a.trans, a.trans[a.start]])  # after the end, the next string starts
+        return chain_entropy_rate(trans, entropy_nats(a.dist))
+
     def sample_many(self, rng: np.random.Generator, n_strings: int) -> GrammarString:
         """``n_strings`` strings end to end. ``state`` is the automaton state index after each
         symbol (``len(states)`` after a string's last symbol); ``deterministic`` marks states with
@@ -126,7 +134,8 @@ class FsmParams(GrammarParams):
     start: str = Field(description="name of the state every string starts in")
     transitions: dict[str, list[Arc]] = Field(
         description="for each state name, its outgoing transitions [{symbol, to, weight}]; the target 'end' finishes the string; "
-        "each symbol may leave a state only once, so the state after any prefix is known")
+        "each symbol may leave a state only once, so the state after any prefix is known; with no 'end' anywhere (a purely "
+        "cyclic automaton) each transition back to the start state finishes a string")
     long_range: LongRange | None = Field(None, description="optional {groups: [[symbols], ...], states: [names]}: long-range test positions")
 
     @model_validator(mode="after")
@@ -149,18 +158,27 @@ class FsmParams(GrammarParams):
                     raise ValueError(f"transitions.{name}.{j}.symbol: '{arc.symbol}' already leaves state '{name}'; "
                                      "each symbol may leave a state once, so the state after a prefix is known")
                 seen.add(arc.symbol)
-        finishing = {END}
-        grew = True
-        while grew:  # states that can reach end, grown backwards from end
-            new = {n for n, out in self.transitions.items() if n not in finishing and any(a.to in finishing for a in out)}
+        cyclic = self.cyclic
+        goal = self.start if cyclic else END
+        finishing, grew = set(), True
+        while grew:  # states that can reach the goal in one or more steps, grown backwards from it
+            new = {n for n, out in self.transitions.items() if n not in finishing and any(a.to == goal or a.to in finishing for a in out)}
             finishing |= new
             grew = bool(new)
         stuck = [n for n in names if n not in finishing]
         if stuck:
+            if cyclic:
+                raise ValueError(f"transitions: state(s) {', '.join(stuck)} can never reach '{END}' (no transition goes there) "
+                                 f"nor return to the start state '{self.start}', so their strings never finish")
             raise ValueError(f"transitions: state(s) {', '.join(stuck)} can never reach '{END}', so their strings never finish")
         if self.long_range is not None:
             self._check_long_range()
         return self
+
+    @property
+    def cyclic(self) -> bool:
+        """No transition goes to 'end': each return to the start state finishes a string."""
+        return not any(a.to == END for out in self.transitions.values() for a in out)
 
     def _check_long_range(self):
         alphabet = {a.symbol for out in self.transitions.values() for a in out}
@@ -186,7 +204,10 @@ class Fsm(AutomatonGrammar):
     """User-defined finite-state grammar (``kind: fsm``).
 
     Alphabet: symbols in order of first appearance in ``transitions``. ``state``: index of the
-    state in ``transitions`` order (``len(transitions)`` after a string's last symbol).
+    state in ``transitions`` order (``len(transitions)`` after a string's last symbol). A purely
+    cyclic automaton (no transition to 'end') is read as if its transitions back to the start
+    state went to 'end': strings are laid end to end from the start state either way, so the
+    stream is the same and each return to the start state closes a string.
     Alteration: a random position and a random symbol of zero probability there.
     """
 
@@ -196,15 +217,18 @@ class Fsm(AutomatonGrammar):
         super().__init__(params)
         names = list(params.transitions)
         index = {name: i for i, name in enumerate(names)} | {END: len(names)}
+        to = index | {params.start: len(names)} if params.cyclic else index
         self.symbols = tuple(dict.fromkeys(a.symbol for out in params.transitions.values() for a in out))
         sym_id = {s: i for i, s in enumerate(self.symbols)}
-        arcs = [[(sym_id[a.symbol], index[a.to], a.weight) for a in params.transitions[n]] for n in names]
+        arcs = [[(sym_id[a.symbol], to[a.to], a.weight) for a in params.transitions[n]] for n in names]
         self.automaton = Automaton(len(self.symbols), index[params.start], arcs)
         longrange_state, symbol_group = None, None
         if params.long_range is not None:
             self.groups = tuple(tuple(sym_id[s] for s in g) for g in params.long_range.groups)
             longrange_state = np.zeros(len(names) + 1, bool)
             longrange_state[[index[n] for n in params.long_range.states]] = True
+            # after a string's end the next symbol leaves the start state, so it is tested as there
+            longrange_state[len(names)] = longrange_state[index[params.start]]
             symbol_group = np.full(len(self.symbols), -1)
             for g, members in enumerate(self.groups):
                 symbol_group[list(members)] = g

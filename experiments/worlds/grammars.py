@@ -3,7 +3,8 @@
 Each grammar has a nested ``Params`` model (its YAML keys), ``symbols``, ``groups``,
 ``first_dist``, ``length_generalization``, and ``sample(rng)`` / ``sample_many(rng, n)`` /
 ``sample_stream(rng, n_symbols)`` returning an annotated GrammarString whose ``next_dist`` is the
-exact optimal prediction under that grammar's parameters.
+exact optimal prediction under that grammar's parameters, and ``entropy_rate()``, the exact
+entropy rate of that stream (nats/symbol).
 """
 from __future__ import annotations
 
