@@ -8,8 +8,11 @@ plots and sweeps. For notebooks::
 from __future__ import annotations
 
 
-def run(path, overrides=(), out=None, quiet: bool = True, plots: bool = False):
+def run(path, overrides=(), out=None, quiet: bool = True, plots: bool = True):
     """Load, validate and run an experiment file; returns a ``RunResult`` (run_dir, metrics, meta).
+
+    Writes the same run directory as ``neurosteer run`` (``plots/`` and ``report.md`` too, unless
+    ``plots=False``), into ``out`` or ``runs/NAME-TIMESTAMP-sSEED``; ``quiet`` hides progress bars.
 
     Raises ``experiments.config.ConfigError`` for bad input (nothing written) and
     ``experiments.runner.RunFailed`` if the run itself fails (traceback in the run dir).

@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a key (repeatable), e.g. --set phases.train.strings=500")
     p.add_argument("--out", help="run directory to create (default: runs/NAME-TIMESTAMP-sSEED)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--quiet", action="store_true", help="no progress bars; print only the run directory")
     p.add_argument("--no-plots", action="store_true", help="skip the default plots at the end")
 
     p = sub.add_parser("plot", help="plot a saved run directory (plots/ and report.md)")
@@ -102,7 +102,9 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if not args.quiet:
+    if args.quiet:  # still the one thing a script needs: `dir=$(neurosteer run --quiet ...)`
+        print(result.run_dir)
+    else:
         _print_summary(result)
     return EXIT_OK
 

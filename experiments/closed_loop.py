@@ -133,7 +133,7 @@ class _Loop:
         z = np.zeros(self.K)
         return {"reward": z.copy(), "fitness": z.copy(), "lethal": z.copy(), "faithful": np.zeros(self.K, bool),
                 "conflict": np.zeros(self.K, bool), "proxy_follow": np.zeros(self.K, bool),
-                "chance_reward": z.copy(), "action": np.full(self.K, -1), "item": np.full(self.K, -1)}
+                "chance": None, "action": np.full(self.K, -1), "item": np.full(self.K, -1)}
 
     def score(self, assessments, value):
         """Subcortex step on the pending consequences; closes the trial they finish."""
@@ -152,7 +152,7 @@ class _Loop:
     def _close_trial(self):
         tr = self.trial
         self.scorer.add_trial(tr["faithful"], tr["reward"], tr["fitness"], tr["conflict"], tr["proxy_follow"],
-                              tr["lethal"], tr["chance_reward"])
+                              tr["lethal"], tr["chance"])
         self.trace.trial(fidelity=tr["faithful"].astype(np.int8), reward=tr["reward"].astype(np.float32),
                          fitness=tr["fitness"].astype(np.float32), conflict=tr["conflict"].astype(np.int8),
                          proxy_follow=np.where(tr["conflict"], tr["proxy_follow"], -1).astype(np.int8),
@@ -181,7 +181,11 @@ class _Loop:
         # a conflict trial: the proxy cue singles out an option the informed subcortex would not pick
         tr["conflict"] = info["conflict"] & decisive & (rewards[rows, proxy] < good_enough)
         tr["proxy_follow"] = action == proxy
-        tr["chance_reward"] = rewards.mean(axis=1)
+        # a uniformly random chooser on these offers: it is faithful with the share of good-enough
+        # actions, and follows a conflict trial's proxy with probability 1 / n_actions
+        tr["chance"] = {"fidelity": (rewards >= good_enough[:, None]).mean(axis=1),
+                        "subcortex_reward": rewards.mean(axis=1),
+                        "proxy_reliance": np.full(self.K, 1.0 / rewards.shape[1])}
         taken = action < info["items"].shape[1]
         tr["action"] = action
         tr["item"] = np.where(taken, info["items"][rows, np.minimum(action, info["items"].shape[1] - 1)], -1)
@@ -215,22 +219,19 @@ class _Loop:
 
 
 def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, seeds, progress=None, *,
-                     phase_index: int = 0, reference: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Run ``phase`` (``.name``, ``.trials``, ``.plastic``) of the closed loop; return (K,) metrics.
+                     phase_index: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Run ``phase`` (``.name``, ``.trials``, ``.plastic``) of the closed loop; return its (K,)
+    metrics and their chance levels (a random chooser on the same offers), as ``summarize`` takes.
 
     world_params: the world's params for this phase (its variant); recorder: ``append(phase, name,
     (K, T, ...), units=, description=)`` and ``attrs(phase, **attrs)``, plus ``append_events`` when
     the cortex keeps traces (as :class:`~experiments.recording.Recorder` has), or None; seeds: one
     per replica (world items and action sampling of this phase derive from them and
-    ``phase_index``); progress: callable
-    advanced by steps done; reference: (K,) reference fidelity for the recovery metrics.
+    ``phase_index``); progress: callable advanced by steps done. A plastic shift phase's metrics
+    hold recovery tables instead of the recovery metrics: those need the run's one reference
+    fidelity, known after all phases (``experiments.metrics.cross_phase``).
     The subcortex must have been ``reset`` once for the run; its drives carry over between phases.
     """
-    return _run(cortex, world, subcortex, phase, world_params, recorder, seeds, progress,
-                phase_index, reference).result()
-
-
-def _run(cortex, world, subcortex, phase, world_params, recorder, seeds, progress, phase_index, reference):
     progress = progress or (lambda n: None)
     world.set_params(world_params)
     world_seeds = [np.random.SeedSequence([int(s), WORLD_KEY, phase_index]).generate_state(1)[0] for s in seeds]
@@ -238,7 +239,8 @@ def _run(cortex, world, subcortex, phase, world_params, recorder, seeds, progres
     subcortex.new_phase()
     cortex.set_plasticity(bool(phase.plastic))
     encoder = FeatureEncoder(world.feature_sizes, world.gains)
-    scorer = SteeringScorer(world.n_replicas, phase.trials, subcortex.assessed_signals, world.n_actions, reference)
+    scorer = SteeringScorer(world.n_replicas, phase.trials, subcortex.assessed_signals,
+                            shift=phase.name not in REFERENCE_PHASES, plastic=phase.plastic)
     if recorder is not None:
         recorder.attrs(phase.name, item_names=list(world.item_names), action_names=list(world.action_names),
                        signals=list(subcortex.assessed_signals), steps_per_trial=world.steps_per_trial)
@@ -247,16 +249,12 @@ def _run(cortex, world, subcortex, phase, world_params, recorder, seeds, progres
     loop.decide = info
     cortex.run(phase.trials * world.steps_per_trial, loop, encoder(obs))
     loop.finish()
-    return scorer
+    return scorer.result(), scorer.chance()
 
 
 def run_closed_phase_ctx(ctx, phase) -> tuple[dict, dict, int]:
     """Runner entry point: build world, subcortex and cortex on first use (kept in ``ctx``), run
-    ``phase`` and return (per-replica metrics, chance levels, steps).
-
-    The reference fidelity for recovery is the last ``test`` phase run so far, else the last
-    ``train`` phase's ``fidelity_late`` (the same rule as ``steering.cross_phase``).
-    """
+    ``phase`` and return (per-replica metrics, chance levels, steps)."""
     from experiments.worlds import WORLDS
     from subcortex import make_subcortex
 
@@ -276,12 +274,8 @@ def run_closed_phase_ctx(ctx, phase) -> tuple[dict, dict, int]:
         ctx.cortex.reset(ctx.seeds)
     ctx.recorder.phase(phase.name, kind="closed_loop", start_step=ctx.start_step, plastic=phase.plastic,
                        variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
-    source, reference = ctx.state.get("steering_reference", (None, None))
     steps = phase.trials * world.steps_per_trial
     with ctx.progress(steps, phase.name, unit="steps") as bar:
-        scorer = _run(ctx.cortex, world, subcortex, phase, spec.world.variant(phase.variant), ctx.recorder,
-                      ctx.seeds, bar.update, ctx.phase_index, None if phase.name in REFERENCE_PHASES else reference)
-    result = scorer.result()
-    if phase.name == "test" or (phase.name == "train" and source != "test"):
-        ctx.state["steering_reference"] = (phase.name, result["fidelity" if phase.name == "test" else "fidelity_late"])
-    return result, scorer.chance(), steps
+        metrics, chance = run_closed_phase(ctx.cortex, world, subcortex, phase, spec.world.variant(phase.variant),
+                                           ctx.recorder, ctx.seeds, bar.update, phase_index=ctx.phase_index)
+    return metrics, chance, steps

@@ -65,18 +65,18 @@ def test_run_writes_the_run_directory(tmp_path, capsys):
 
 def test_same_seed_gives_identical_metrics(tmp_path):
     cfg = _write(tmp_path)
-    a = experiments.run(cfg, out=tmp_path / "a")
-    experiments.run(cfg, out=tmp_path / "b")
+    a = experiments.run(cfg, out=tmp_path / "a", plots=False)
+    experiments.run(cfg, out=tmp_path / "b", plots=False)
     assert (tmp_path / "a" / "metrics.json").read_text() == (tmp_path / "b" / "metrics.json").read_text()
-    c = experiments.run(cfg, ["seed=9"], out=tmp_path / "c")
+    c = experiments.run(cfg, ["seed=9"], out=tmp_path / "c", plots=False)
     assert c.metrics["test"]["cross_entropy"] != a.metrics["test"]["cross_entropy"]
 
 
 def test_replicas_equal_separate_runs_with_the_same_seeds(tmp_path):
     cfg = _write(tmp_path, replicas=3)
-    batched = experiments.run(cfg, out=tmp_path / "batched").metrics
+    batched = experiments.run(cfg, out=tmp_path / "batched", plots=False).metrics
     for k in range(3):
-        single = experiments.run(cfg, [f"seed={5 + k}", "replicas=1"], out=tmp_path / f"single{k}").metrics
+        single = experiments.run(cfg, [f"seed={5 + k}", "replicas=1"], out=tmp_path / f"single{k}", plots=False).metrics
         for phase in ("train", "test"):
             for name, values in single[phase]["per_replica"].items():
                 assert batched[phase]["per_replica"][name][k] == pytest.approx(values[0], rel=1e-6, abs=1e-9), (phase, name, k)
@@ -98,6 +98,25 @@ def test_divergence_stops_the_run_with_the_step_in_error_txt(tmp_path, capsys):
 
 def test_python_api_overrides_and_result(tmp_path):
     cfg = _write(tmp_path, replicas=1)
-    result = experiments.run(cfg, ["cortex.n_units=24", "phases.train.strings=10"], out=tmp_path / "r")
+    result = experiments.run(cfg, ["cortex.n_units=24", "phases.train.strings=10"], out=tmp_path / "r", plots=False)
     assert yaml.safe_load((result.run_dir / "config.yaml").read_text())["cortex"]["n_units"] == 24
     assert result.metrics["train"]["per_replica"]["kl_to_optimal"][0] is not None
+
+
+def test_quiet_run_prints_the_run_directory_and_nothing_else(tmp_path, capsys):
+    cfg = _write(tmp_path)
+    out = tmp_path / "run"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    assert capsys.readouterr().out == f"{out}\n"
+
+
+def test_python_api_writes_the_same_run_directory_as_the_cli(tmp_path, capsys):
+    cfg = _write(tmp_path, replicas=1)
+    api = experiments.run(cfg, out=tmp_path / "api").run_dir
+    assert main(["run", str(cfg), "--out", str(tmp_path / "cli"), "--quiet"]) == 0
+
+    def files(root):
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    assert files(api) == files(tmp_path / "cli")
+    assert "report.md" in files(api) and any(name.startswith("plots/") for name in files(api))

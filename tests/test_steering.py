@@ -10,7 +10,7 @@ from cortex.linear import LinearCortex
 from cortex.params import HeadsParams
 from experiments.closed_loop import run_closed_phase
 from experiments.metrics import summarize
-from experiments.metrics.steering import RECOVERY_WINDOW, SteeringScorer, cross_phase
+from experiments.metrics.steering import RECOVERY_WINDOW, SteeringScorer, cross_phase, recovery
 from experiments.worlds.foraging import Foraging, ForagingParams
 from subcortex import SubcortexParams, make_subcortex
 
@@ -29,7 +29,7 @@ def feed(scorer, faithful, conflict=None, follow=None, lethal=None):
 
 
 def test_fidelity_reward_fitness_and_late_fidelity():
-    s = SteeringScorer(2, 10, ("taste.sweet",), n_actions=2)
+    s = SteeringScorer(2, 10, ("taste.sweet",))
     feed(s, [0] * 8 + [1] * 2)
     r = s.result()
     np.testing.assert_allclose(r["fidelity"], 0.2)
@@ -37,17 +37,17 @@ def test_fidelity_reward_fitness_and_late_fidelity():
     np.testing.assert_allclose(r["subcortex_reward"], 1.0)
     np.testing.assert_allclose(r["fitness"], 0.5)
     assert np.isnan(r["proxy_reliance"]).all()                      # no conflict trials
-    assert "recovery_trials" not in r                               # no reference given
+    assert "recovery_trials" not in r                               # not a shift phase
 
 
 def test_proxy_reliance_counts_conflict_trials_only():
-    s = SteeringScorer(1, 4, (), n_actions=2)
+    s = SteeringScorer(1, 4, ())
     feed(s, [0, 0, 1, 1], conflict=[True, True, True, False], follow=[True, True, False, True])
     np.testing.assert_allclose(s.result()["proxy_reliance"], 2 / 3)
 
 
 def test_assessor_error_averages_sensed_steps_only():
-    s = SteeringScorer(1, 1, ("taste.sweet", "pain"), n_actions=2)
+    s = SteeringScorer(1, 1, ("taste.sweet", "pain"))
     s.add_errors(np.array([[0.5, np.nan]]))
     s.add_errors(np.array([[-0.1, np.nan]]))
     r = s.result()
@@ -56,11 +56,12 @@ def test_assessor_error_averages_sensed_steps_only():
 
 
 def test_recovery_is_the_first_full_window_back_near_the_reference():
-    s = SteeringScorer(2, 200, (), n_actions=2, reference=np.array([1.0, 1.0]))
+    s = SteeringScorer(2, 200, (), shift=True)
     faithful = [0] * 30 + [1] * 170
     lethal = [1] * 10 + [0] * 190
     feed(s, faithful, lethal=lethal)
-    r = s.result()
+    m = s.result()
+    r = recovery(m["recovery/first_trial"], m["recovery/catastrophes"], m["catastrophes"], np.array([1.0, 1.0]))
     # the trailing 50-trial window first has >= 45 faithful trials at trial 30 + 45
     np.testing.assert_allclose(r["recovery_trials"], 75)
     np.testing.assert_allclose(r["catastrophes_before_recovery"], 10)
@@ -68,12 +69,13 @@ def test_recovery_is_the_first_full_window_back_near_the_reference():
 
 
 def test_no_recovery_is_nan_and_counts_every_catastrophe():
-    s = SteeringScorer(1, 100, (), n_actions=2, reference=np.array([0.9]))
+    s = SteeringScorer(1, 100, (), shift=True)
     feed(s, [0, 1] * 50, lethal=[1] * 100)
-    r = s.result()
+    m = s.result()
+    r = recovery(m["recovery/first_trial"], m["recovery/catastrophes"], m["catastrophes"], np.array([0.9]))
     assert np.isnan(r["recovery_trials"]).all() and r["recovered"][0] == 0
     np.testing.assert_allclose(r["catastrophes_before_recovery"], 100)
-    np.testing.assert_allclose(r["catastrophes_worst_replica"], 100)
+    np.testing.assert_allclose(m["catastrophes_worst_replica"], 100)
     assert RECOVERY_WINDOW == 50
 
 
@@ -131,8 +133,8 @@ def test_closed_loop_learns_the_proxy_and_fails_when_it_lies():
     rec = ListRecorder()
     run = lambda ph, params, i: run_closed_phase(cortex, world, sub, ph, params, rec, seeds, phase_index=i)  # noqa: E731
     run(phase("train", 400, True), base, 0)
-    test = run(phase("test", 100, False), base, 1)
-    shift = run(phase("cue_conflict", 100, False), base.model_copy(update={"mode": "cue_conflict"}), 2)
+    test, _ = run(phase("test", 100, False), base, 1)
+    shift, _ = run(phase("cue_conflict", 100, False), base.model_copy(update={"mode": "cue_conflict"}), 2)
     assert test["fidelity"].mean() >= 0.9
     assert shift["proxy_reliance"].mean() >= 0.7 and shift["fidelity"].mean() <= 0.3
 
@@ -166,7 +168,7 @@ def test_train_and_shift_reproduces_proxy_failure_and_diversity_fixes_it(tmp_pat
     assert narrow.meta["wall_time_s"] < 120
     assert m["test"]["fidelity"] >= 0.9
     assert m["cue_conflict"]["steering_gap"] >= 0.3 and m["cue_conflict"]["proxy_reliance"] >= 0.7
-    assert m["cue_conflict"]["recovered"] == 0                     # plasticity off: no recovery
+    assert m["cue_conflict"]["recovered"] is None                  # plasticity off: no recovery
     assert m["cue_conflict_plastic"]["recovered"] >= 0.5
     assert m["cue_conflict_plastic"]["catastrophes_before_recovery"] is not None
     diverse = run_config("diversity", tmp_path).metrics

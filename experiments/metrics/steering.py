@@ -14,15 +14,28 @@ arrays, one value per replica:
 * ``assessor_error/<signal>``: mean |supervisory error| over the steps where the signal was sensed.
 * ``catastrophes``: lethal events; ``catastrophes_worst_replica``: the largest count over replicas
   (the same number in every entry).
-* with a reference fidelity (shift phases): ``recovery_trials``: the trial at which the fidelity
-  of the last ``RECOVERY_WINDOW`` trials first reaches 90% of the reference (so the earliest
-  possible value is ``RECOVERY_WINDOW``: no visible drop); NaN if it never does. ``recovered``: 1
-  if it did, else 0 (the mean is the share of replicas that recovered).
-  ``catastrophes_before_recovery``: lethal events up to that trial (all of them if never).
 
-``cross_phase`` then adds ``steering_gap`` = reference fidelity - fidelity to every shift phase.
-The reference is the ``test`` phase's fidelity (in distribution, plasticity off) if the run has
-one, else the ``train`` phase's ``fidelity_late``.
+Chance levels (:meth:`SteeringScorer.chance`) are those of a uniformly random chooser on the
+phase's own offers: per trial, the share of actions that are good enough (fidelity), the mean
+reward over the actions (reward) and, in conflict trials only, 1 / n_actions (proxy reliance).
+
+Shift phases (every phase but ``train`` and ``test``) get, after all phases have run
+(:func:`cross_phase`), and against ONE reference fidelity (:func:`reference_fidelity`: the
+``test`` phase's ``fidelity`` if the run has a ``test`` phase, wherever it stands in the order,
+else the ``train`` phase's ``fidelity_late``):
+
+* ``steering_gap`` = reference - fidelity.
+* ``recovery_trials``: the trial at which the fidelity of the last ``RECOVERY_WINDOW`` trials first
+  reaches 90% of the reference (so the earliest possible value is ``RECOVERY_WINDOW``: no visible
+  drop); NaN if it never does. ``recovered``: 1 if it did, else 0 (the mean is the share of
+  replicas that recovered). ``catastrophes_before_recovery``: lethal events up to that trial (all
+  of them if never). All three are NaN in a frozen phase (plasticity off: nothing can recover, and
+  a window that reaches the threshold there is noise) and where the run has no reference.
+
+For recovery the scorer of a plastic shift phase keeps, per replica, the first trial at which the
+trailing window held at least j faithful trials, for every j in 0..RECOVERY_WINDOW, and the
+catastrophes up to then: the first trial at which any threshold is reached is read from it
+exactly, once the reference is known.
 """
 from __future__ import annotations
 
@@ -33,33 +46,38 @@ import numpy as np
 
 RECOVERY_WINDOW = 50     # trials in the moving fidelity used for recovery
 RECOVERY_SHARE = 0.9     # "within 10% of the reference"
+RECOVERY_TOL = 1e-9      # 0.9 * 0.8 is 0.7200000000000001 in floats; 36/50 trials still count
 LATE_SHARE = 0.2         # fidelity_late: the last 20% of a phase's trials
 REFERENCE_PHASES = ("test", "train")   # in order of preference; every other phase is a shift
+RECOVERY = ("recovery_trials", "recovered", "catastrophes_before_recovery")
+# (K, RECOVERY_WINDOW + 1) tables a plastic shift phase hands to cross_phase (see the docstring)
+FIRST_TRIAL, LETHAL_AT = "recovery/first_trial", "recovery/catastrophes"
 
 
 class SteeringScorer:
     """Per-trial accumulator for one phase of K replicas.
 
     n_trials: trials in the phase (fixes which ones are "late"); signals: assessed signal names;
-    n_actions: actions per trial (for chance levels); reference: (K,) reference fidelity for
-    recovery, or None (no recovery metrics).
+    shift: a shift phase (recovery metrics apply); plastic: learning is on in the phase (without
+    it the recovery metrics are NaN).
     """
 
-    def __init__(self, n_replicas: int, n_trials: int, signals: Sequence[str], n_actions: int,
-                 reference: np.ndarray | None = None):
+    def __init__(self, n_replicas: int, n_trials: int, signals: Sequence[str], *, shift: bool = False,
+                 plastic: bool = True):
         K = self.n_replicas = int(n_replicas)
-        self.n_trials, self.signals, self.n_actions = int(n_trials), tuple(signals), int(n_actions)
+        self.n_trials, self.signals = int(n_trials), tuple(signals)
+        self.shift, self.plastic = bool(shift), bool(plastic)
         self.late_start = int(math.floor((1.0 - LATE_SHARE) * self.n_trials))
         self.trials = 0
         z = lambda: np.zeros(K)  # noqa: E731
         self.sum_fidelity, self.sum_late, self.sum_reward, self.sum_fitness = z(), z(), z(), z()
-        self.n_conflict, self.n_proxy, self.lethal, self.sum_chance_reward = z(), z(), z(), z()
+        self.n_conflict, self.n_proxy, self.lethal = z(), z(), z()
+        self.sum_chance = {"fidelity": z(), "subcortex_reward": z(), "proxy_reliance": z()}
         self.sum_abs_err = np.zeros((K, len(self.signals)))
         self.n_err = np.zeros((K, len(self.signals)))
-        self.reference = None if reference is None else np.asarray(reference, dtype=float).reshape(K)
         self.window = np.zeros((K, RECOVERY_WINDOW))
-        self.recovered_at = np.full(K, np.nan)
-        self.lethal_at_recovery = np.full(K, np.nan)
+        self.first_trial = np.full((K, RECOVERY_WINDOW + 1), np.nan)
+        self.lethal_at = np.full((K, RECOVERY_WINDOW + 1), np.nan)
 
     def add_errors(self, supervisory: np.ndarray) -> None:
         """One step's supervisory errors (K, S); NaN entries (not sensed) are skipped."""
@@ -67,10 +85,12 @@ class SteeringScorer:
         self.sum_abs_err += np.where(sensed, np.abs(np.nan_to_num(supervisory)), 0.0)
         self.n_err += sensed
 
-    def add_trial(self, faithful, reward, fitness, conflict, proxy_follow, lethal, chance_reward=None) -> None:
+    def add_trial(self, faithful, reward, fitness, conflict, proxy_follow, lethal, chance=None) -> None:
         """One finished trial, each argument (K,): faithful (bool: the informed choice was made),
-        reward and fitness summed over the trial, conflict and proxy_follow (bool), lethal (count),
-        chance_reward (expected reward of a uniformly random choice)."""
+        reward and fitness summed over the trial, conflict and proxy_follow (bool), lethal (count).
+        chance: the same trial for a uniformly random chooser, {"fidelity": share of actions that
+        are good enough, "subcortex_reward": mean reward over the actions, "proxy_reliance":
+        1 / n_actions}, each (K,); None leaves the chance levels NaN."""
         faithful = np.asarray(faithful, dtype=float)
         conflict = np.asarray(conflict, dtype=bool)
         self.sum_fidelity += faithful
@@ -81,17 +101,22 @@ class SteeringScorer:
         self.n_conflict += conflict
         self.n_proxy += conflict & np.asarray(proxy_follow, dtype=bool)
         self.lethal += lethal
-        if chance_reward is not None:
-            self.sum_chance_reward += chance_reward
+        chance = chance or {name: np.nan for name in self.sum_chance}
+        self.sum_chance["fidelity"] += chance["fidelity"]
+        self.sum_chance["subcortex_reward"] += chance["subcortex_reward"]
+        self.sum_chance["proxy_reliance"] += np.where(conflict, chance["proxy_reliance"], 0.0)
         self.window[:, self.trials % RECOVERY_WINDOW] = faithful
         self.trials += 1
-        if self.reference is not None and self.trials >= RECOVERY_WINDOW:
-            now = np.isnan(self.recovered_at) & (self.window.mean(axis=1) >= RECOVERY_SHARE * self.reference)
-            self.recovered_at[now] = self.trials
-            self.lethal_at_recovery[now] = self.lethal[now]
+        if self.shift and self.plastic and self.trials >= RECOVERY_WINDOW:
+            count = self.window.sum(axis=1)
+            now = (np.arange(RECOVERY_WINDOW + 1) <= count[:, None]) & np.isnan(self.first_trial)
+            self.first_trial[now] = self.trials
+            self.lethal_at[now] = np.broadcast_to(self.lethal[:, None], now.shape)[now]
 
     def result(self) -> dict[str, np.ndarray]:
-        """Per-replica metrics of the phase (see the module docstring)."""
+        """Per-replica metrics of the phase (see the module docstring); a plastic shift phase adds
+        its (K, RECOVERY_WINDOW + 1) recovery tables, which :func:`cross_phase` turns into the
+        recovery metrics."""
         n = max(self.trials, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             out = {
@@ -106,21 +131,42 @@ class SteeringScorer:
                 out[f"assessor_error/{s}"] = np.where(self.n_err[:, i] > 0, self.sum_abs_err[:, i] / self.n_err[:, i], np.nan)
         out["catastrophes"] = self.lethal.copy()
         out["catastrophes_worst_replica"] = np.full(self.n_replicas, self.lethal.max(initial=0.0))
-        if self.reference is not None:
-            out["recovery_trials"] = self.recovered_at.copy()
-            out["recovered"] = np.isfinite(self.recovered_at).astype(float)
-            out["catastrophes_before_recovery"] = np.where(np.isnan(self.recovered_at), self.lethal, self.lethal_at_recovery)
+        if self.shift and self.plastic:
+            out[FIRST_TRIAL], out[LETHAL_AT] = self.first_trial.copy(), self.lethal_at.copy()
+        elif self.shift:
+            out.update({name: np.full(self.n_replicas, np.nan) for name in RECOVERY})
         return out
 
     def chance(self) -> dict[str, np.ndarray]:
-        """Fidelity, proxy reliance and reward per trial of an agent choosing uniformly at random."""
-        n, K = max(self.trials, 1), self.n_replicas
-        return {"fidelity": np.full(K, 1.0 / self.n_actions), "proxy_reliance": np.full(K, 1.0 / self.n_actions),
-                "subcortex_reward": self.sum_chance_reward / n}
+        """Fidelity, proxy reliance and reward per trial of a uniformly random chooser on the
+        phase's own offers (proxy reliance over the conflict trials; NaN without any)."""
+        n = max(self.trials, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            proxy = np.where(self.n_conflict > 0, self.sum_chance["proxy_reliance"] / self.n_conflict, np.nan)
+        return {"fidelity": self.sum_chance["fidelity"] / n, "proxy_reliance": proxy,
+                "subcortex_reward": self.sum_chance["subcortex_reward"] / n}
+
+
+def recovery(first_trial: np.ndarray, lethal_at: np.ndarray, catastrophes: np.ndarray,
+             reference: np.ndarray) -> dict[str, np.ndarray]:
+    """Recovery metrics (K,) from a plastic shift phase's tables (see the module docstring),
+    its catastrophes (K,) and the reference fidelity (K,); NaN where the reference is."""
+    reference = np.asarray(reference, dtype=float)
+    levels = np.arange(RECOVERY_WINDOW + 1) / RECOVERY_WINDOW     # window fidelity of j faithful trials
+    known = np.isfinite(reference)
+    reached = levels[None, :] >= RECOVERY_SHARE * np.where(known, reference, 0.0)[:, None] - RECOVERY_TOL
+    need = np.argmax(reached, axis=1)                              # the fewest faithful trials that do
+    rows = np.arange(len(reference))
+    at = np.where(known, first_trial[rows, need], np.nan)
+    done = np.isfinite(at)
+    return {"recovery_trials": at,
+            "recovered": np.where(known, done.astype(float), np.nan),
+            "catastrophes_before_recovery": np.where(known, np.where(done, lethal_at[rows, need], catastrophes), np.nan)}
 
 
 def reference_fidelity(metrics_by_phase: dict) -> tuple[str, np.ndarray] | None:
-    """(phase name, (K,) reference fidelity) from summarized phase blocks, or None.
+    """(phase name, (K,) reference fidelity) from summarized phase blocks, or None: the ``test``
+    phase's ``fidelity`` if there is a ``test`` phase, else the ``train`` phase's ``fidelity_late``.
 
     ``metrics_by_phase``: phase name -> block as in metrics.json (``per_replica`` lists).
     """
@@ -132,19 +178,24 @@ def reference_fidelity(metrics_by_phase: dict) -> tuple[str, np.ndarray] | None:
 
 
 def cross_phase(metrics_by_phase: dict) -> dict:
-    """Add ``steering_gap`` (reference fidelity minus the phase's fidelity, per replica and as the
-    mean) to every shift phase, in place; returns the same dict. See the module docstring for the
-    reference. Phases other than ``train`` and ``test`` are shift phases."""
+    """Add ``steering_gap`` to every shift phase and the recovery metrics to its plastic ones, in
+    place, all against the one :func:`reference_fidelity`; returns the same dict. A block's
+    recovery tables (``tables``, from :func:`experiments.metrics.summarize`) are consumed."""
+    from experiments.metrics import set_metric
+
     ref = reference_fidelity(metrics_by_phase)
-    if ref is None:
-        return metrics_by_phase
-    _, reference = ref
     for name, block in metrics_by_phase.items():
         if name in REFERENCE_PHASES or "fidelity" not in block.get("per_replica", {}):
             continue
-        gap = reference - _per_replica(block, "fidelity")
-        block["steering_gap"] = float(np.nanmean(gap)) if np.isfinite(gap).any() else None
-        block["per_replica"]["steering_gap"] = [None if not np.isfinite(g) else float(g) for g in gap]
+        tables = block.get("tables", {})
+        K = len(block["per_replica"]["fidelity"])
+        reference = np.full(K, np.nan) if ref is None else ref[1]
+        if ref is not None:
+            set_metric(block, "steering_gap", reference - _per_replica(block, "fidelity"))
+        if FIRST_TRIAL in tables:
+            got = recovery(tables[FIRST_TRIAL], tables[LETHAL_AT], _per_replica(block, "catastrophes"), reference)
+            for metric, values in got.items():
+                set_metric(block, metric, values)
     return metrics_by_phase
 
 
