@@ -44,6 +44,8 @@ from typing import Sequence
 
 import numpy as np
 
+from experiments.metrics import set_metric
+
 RECOVERY_WINDOW = 50     # trials in the moving fidelity used for recovery
 RECOVERY_SHARE = 0.9     # "within 10% of the reference"
 RECOVERY_TOL = 1e-9      # 0.9 * 0.8 is 0.7200000000000001 in floats; 36/50 trials still count
@@ -179,10 +181,8 @@ def reference_fidelity(metrics_by_phase: dict) -> tuple[str, np.ndarray] | None:
 
 def cross_phase(metrics_by_phase: dict) -> dict:
     """Add ``steering_gap`` to every shift phase and the recovery metrics to its plastic ones, in
-    place, all against the one :func:`reference_fidelity`; returns the same dict. A block's
-    recovery tables (``tables``, from :func:`experiments.metrics.summarize`) are consumed."""
-    from experiments.metrics import set_metric
-
+    place, all against the one :func:`reference_fidelity`; returns the same dict. The recovery
+    metrics are read from a block's ``tables`` (kept there by :func:`experiments.metrics.summarize`)."""
     ref = reference_fidelity(metrics_by_phase)
     for name, block in metrics_by_phase.items():
         if name in REFERENCE_PHASES or "fidelity" not in block.get("per_replica", {}):
