@@ -287,6 +287,10 @@ def _world(world_cls, kind: str, world_raw: dict, problems: Problems) -> WorldSp
         before = len(problems.items)
         params = _model(world_cls.Params, merged, path, problems)
         problems.items[before:] = [(p, m) for p, m in problems.items[before:] if len(p) <= len(path) or p[len(path)] in over]
+        # rules that relate a variant to its base world (foraging: the same observation layout)
+        check = getattr(base, "variant_problems", None)
+        for sub, message in check(params) if params is not None and check is not None else ():
+            problems.add(path + sub, message)
         if params is not None:
             variants[name] = params
             overrides[name] = over

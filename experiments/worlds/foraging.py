@@ -106,6 +106,40 @@ class ForagingParams(_Frozen):
             raise ValueError("; ".join(problems))
         return self
 
+    def variant_problems(self, variant: "ForagingParams") -> list[tuple[tuple, str]]:
+        """What keeps ``variant`` from being a variant of this (base) world: (key path inside the
+        variant, message) pairs, empty if it is one. A variant keeps the observation layout the
+        cortex's input weights are built for: the features (gains keys), choices, can_leave, every
+        item kind, and the same categories of every feature (shown by any kind)."""
+        problems: list[tuple[tuple, str]] = []
+        keep = "a variant keeps the observation layout that the base world fixes"
+        if set(variant.gains) != set(self.gains):
+            problems.append((("gains",), f"features {', '.join(variant.gains)} instead of {', '.join(self.gains)} ({keep})"))
+        for key in ("choices", "can_leave"):
+            if getattr(variant, key) != getattr(self, key):
+                problems.append(((key,), f"{getattr(variant, key)} instead of {getattr(self, key)} ({keep})"))
+        for name in self.items:
+            if name not in variant.items:
+                problems.append((("items",), f"drops item kind '{name}' ({keep}: list every kind of world.items "
+                                             "and leave it out of the mixtures instead)"))
+        for name in variant.items:
+            if name not in self.items:
+                problems.append((("items", name), f"not an item kind of world.items ({keep}: declare every kind, "
+                                                  "shift items too, in world.items)"))
+        for f in set(variant.gains) & set(self.gains):
+            before, after = set(_vocabulary(self, f)), set(_vocabulary(variant, f))
+            for name, kind in self.items.items():
+                lost = [v for v in _as_list(kind.visible.get(f, [])) if v not in after]
+                if lost and name in variant.items:
+                    problems.append((("items", name, "visible", f), f"no item kind shows {f} '{lost[0]}' any more "
+                                     f"(world.items.{name} does; {keep}, every category included)"))
+            for name, kind in variant.items.items():
+                new = [v for v in _as_list(kind.visible.get(f, [])) if v not in before]
+                if new:
+                    problems.append((("items", name, "visible", f), f"'{new[0]}' is not a {f} category of world.items "
+                                     f"({keep}, every category included)"))
+        return problems
+
 
 class Foraging:
     """Vectorised foraging world, K replicas in lock step. See the module docstring."""
@@ -116,6 +150,7 @@ class Foraging:
 
     def __init__(self, params: ForagingParams, n_replicas: int):
         self.n_replicas = int(n_replicas)
+        self.base = params          # fixes the observation layout for every variant
         self.features = tuple(params.gains)
         self.item_names = tuple(params.items)
         self.vocab = {f: _vocabulary(params, f) for f in self.features}
@@ -153,12 +188,13 @@ class Foraging:
     def set_params(self, params: ForagingParams) -> None:
         """Switch to another variant of the same world (mode, mixtures, diversity ...).
 
-        The observation layout (features, their categories, choices) must stay the same, since the
-        cortex's input weights are built for it. Raises ValueError otherwise.
+        The observation layout (features, their categories, item kinds, choices) must stay the
+        same, since the cortex's input weights are built for it
+        (:meth:`ForagingParams.variant_problems`). Raises ValueError otherwise.
         """
-        if (tuple(params.gains) != self.features or params.choices != self.choices or params.can_leave != self.can_leave
-                or any(_vocabulary(params, f) != self.vocab[f] for f in self.features)):
-            raise ValueError("a world variant cannot change the observation layout (gains keys, item categories, choices)")
+        problems = self.base.variant_problems(params)
+        if problems:
+            raise ValueError("; ".join(f"{'.'.join(path)}: {message}" for path, message in problems))
         self.params = params
         items = [params.items[n] for n in self.item_names]
         self._hidden = np.array([[getattr(it, h) for h in HIDDEN] for it in items])          # (I, H)
