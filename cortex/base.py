@@ -113,9 +113,20 @@ class Cortex(Protocol):
 
 
 class NumericalError(FloatingPointError):
-    """A NaN or Inf appeared in the cortex state; carries the step where it appeared."""
+    """A NaN or Inf appeared in the cortex; carries the step where it appeared, the quantity that
+    went non-finite (``where``) and the replicas it did so in (indices from 0; empty if unknown)."""
 
-    def __init__(self, step: int, where: str):
-        super().__init__(f"non-finite value in {where} at step {step}")
+    def __init__(self, step: int, where: str, replicas=()):
         self.step = step
         self.where = where
+        self.replicas = tuple(int(k) for k in replicas)
+        who = ""
+        if self.replicas:
+            who = f" of replica{'s' if len(self.replicas) > 1 else ''} {', '.join(map(str, self.replicas))}"
+        super().__init__(f"non-finite value in {where}{who} at step {step}")
+
+
+def nonfinite_replicas(values: np.ndarray) -> tuple[int, ...]:
+    """Indices along the first axis (replicas) of ``values`` holding a NaN or Inf."""
+    values = np.asarray(values)
+    return tuple(np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1)).tolist())

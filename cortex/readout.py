@@ -25,14 +25,17 @@ predictions use the block-start weights and the B gradients are summed (B = 1 is
 """
 from __future__ import annotations
 
+import copy
 from typing import Literal
 
 import numpy as np
 from pydantic import Field
 from scipy.linalg import get_blas_funcs
 
-from cortex.base import NumericalError
+from cortex.base import NumericalError, nonfinite_replicas
 from cortex.params import Params
+
+WEIGHTS = "readout weights"   # what a NumericalError of a readout's learning names
 
 
 class ReadoutParams(Params):
@@ -103,7 +106,7 @@ class RLSReadout:
         features (K, B, F), targets (K, B, n_out), active (K, B) bool. Returns the a-priori
         predictions (K, B, n_out): each active row predicted with the weights learned from the rows
         before it (exactly as sequential RLS); inactive rows with the block-start weights.
-        Raises NumericalError(row, "readout") at the first row that produces a non-finite value.
+        Raises NumericalError(row, WEIGHTS, replicas) at the first row that produces a non-finite value.
         """
         features = np.asarray(features, dtype=self.dtype)  # BLAS below works in place: one dtype
         targets = np.asarray(targets, dtype=self.dtype)
@@ -115,7 +118,7 @@ class RLSReadout:
                 try:
                     parts.append(self.learn(features[:, s:s + rows], targets[:, s:s + rows], active[:, s:s + rows]))
                 except NumericalError as err:
-                    raise NumericalError(s + err.step, "readout") from None
+                    raise NumericalError(s + err.step, err.where, err.replicas) from None
             return np.concatenate(parts, axis=1)
         out = self._block(features, targets, active, commit=True)
         if out is not None:
@@ -129,7 +132,17 @@ class RLSReadout:
                 bad = mid
             else:
                 good = mid
-        raise NumericalError(bad - 1, "readout")
+        raise NumericalError(bad - 1, WEIGHTS, self._failing(features[:, :bad], targets[:, :bad], active[:, :bad]))
+
+    def _failing(self, features, targets, active) -> tuple[int, ...]:
+        """Replicas whose own update of this block is non-finite (a diagnosis for the error)."""
+        out = []
+        for k in range(len(features)):
+            one = copy.copy(self)
+            one.P, one.weights = self.P[k:k + 1].copy(), self.weights[k:k + 1].copy()
+            if one._block(features[k:k + 1], targets[k:k + 1], active[k:k + 1], commit=False) is None:
+                out.append(k)
+        return tuple(out)
 
     def _block(self, features, targets, active, commit: bool):
         """One block update, kept only if ``commit``; returns None if anything is non-finite."""
@@ -198,7 +211,7 @@ class DeltaReadout:
         """Learn a block: features (K, B, F), targets (K, B, n_out), active (K, B) bool.
 
         Returns the predictions made with the block-start weights (K, B, n_out).
-        Raises NumericalError(row, "readout") if the update is non-finite (row = first bad row).
+        Raises NumericalError(row, WEIGHTS, replicas) if the update is non-finite (row = first bad row).
         """
         p = self.predict(features)
         norm = np.einsum("kbf,kbf->kb", features, features) + 1.0
@@ -207,7 +220,7 @@ class DeltaReadout:
             step = self.params.delta_lr * np.matmul(features.transpose(0, 2, 1), err)
         if not np.isfinite(step.sum()):
             bad = ~np.isfinite(err).all(axis=(0, 2)) | ~np.isfinite(features).all(axis=(0, 2))
-            raise NumericalError(int(np.argmax(bad)) if bad.any() else 0, "readout")
+            raise NumericalError(int(np.argmax(bad)) if bad.any() else 0, WEIGHTS, nonfinite_replicas(step))
         self.weights += step
         return p
 

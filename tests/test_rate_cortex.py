@@ -126,11 +126,33 @@ def test_divergence_raises_at_the_first_bad_step(model):
     with pytest.raises(NumericalError) as err:
         _frozen(model, **DIVERGE).run_sequence(x)
     step = err.value.step
-    assert 0 < step < 2000 and err.value.where == "state"
+    assert 0 < step < 2000 and err.value.where.startswith("state v")
     _frozen(model, **DIVERGE).run_sequence(x[:, :step])  # everything before that step is finite
     with pytest.raises(NumericalError) as again:
         _frozen(model, **DIVERGE).run_sequence(x[:, :step + 1])
     assert again.value.step == step
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_divergence_names_the_replica_and_the_quantity(model):
+    """Replica 0 only pads (its state never moves), so only replica 1 diverges."""
+    x = stream(2, 2000)
+    active = np.ones(x.shape, bool)
+    active[0] = False
+    with pytest.raises(NumericalError) as err:
+        _frozen(model, **DIVERGE).run_sequence(x, active)
+    assert err.value.replicas == (1,)
+    assert str(err.value) == f"non-finite value in state v (unit potentials) of replica 1 at step {err.value.step}"
+
+
+@pytest.mark.parametrize("readout", [RLSReadout, DeltaReadout], ids=["rls", "delta"])
+def test_a_readout_that_goes_non_finite_names_its_weights_and_the_replica(readout):
+    features = np.ones((3, 6, 4))
+    features[2, 3:] = np.nan
+    targets = np.tile(np.eye(N_SYM)[[0, 1, 2, 3, 4, 0]], (3, 1, 1))
+    with pytest.raises(NumericalError) as err:
+        readout(3, 4, N_SYM, ReadoutParams()).learn(features, targets, np.ones((3, 6), bool))
+    assert err.value.replicas == (2,) and "non-finite value in readout weights of replica 2 at step" in str(err.value)
 
 
 @pytest.mark.parametrize("model", MODELS)

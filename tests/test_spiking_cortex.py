@@ -167,11 +167,13 @@ def test_dopamine_steers_recurrent_weights_and_heads_answer():
 
 
 @pytest.mark.brian2
-def test_non_finite_state_raises_numerical_error():
+def test_non_finite_state_raises_numerical_error_naming_replica_and_variable():
     cortex = make()
-    cortex._built.cx.variables["v"].get_value()[0] = np.nan
-    with pytest.raises(NumericalError):
+    cortex._built.cx.variables["v"].get_value()[cortex._built.layout.gid[1, 3]] = np.nan
+    with pytest.raises(NumericalError) as err:
         cortex.run_sequence(cycle(2, 5), np.ones((2, 5), bool))
+    assert err.value.replicas == (1,) and "cx.v" in err.value.where
+    assert "cx.v" in str(err.value) and "of replica 1 at step" in str(err.value)
 
 
 @pytest.mark.brian2

@@ -22,11 +22,13 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse
 
-from cortex.base import CortexOutput, ExchangeFn, NumericalError, SequenceOutput
+from cortex.base import CortexOutput, ExchangeFn, NumericalError, SequenceOutput, nonfinite_replicas
 from cortex.encoding import one_hot
 from cortex.rate import reservoir as rsv
 from cortex.rate.params import RateParams
 from cortex.readout import make_readout
+
+STATE = "state v (unit potentials)"   # what a NumericalError of the dynamics names
 
 
 #: at or below this connection density W is stored sparse (CSR): fewer bytes to stream each step
@@ -175,7 +177,7 @@ class RateCortex:
                 self._trace_step(j0 + j, r, buf[:, j0 + j], a)
                 r = out
                 if check and not np.isfinite(v).all():
-                    raise NumericalError(step0 + j, "state")
+                    raise NumericalError(step0 + j, STATE, nonfinite_replicas(v))
         self._v, self._r = v, r.copy()
 
     def _advance(self, drive: np.ndarray, x_held: np.ndarray, active: np.ndarray, j0: int, step0: int) -> np.ndarray:
@@ -188,7 +190,7 @@ class RateCortex:
         if not np.isfinite(self._v).all():
             self._restore(snap)
             self._loop(drive, active, j0, step0, check=True)
-            raise NumericalError(step0, "state")  # unreachable unless the replay differs
+            raise NumericalError(step0, STATE, nonfinite_replicas(self._v))  # unreachable unless the replay differs
         self._x = rows[:, -1, n:n + self.n_inputs].copy()
         return rows
 
@@ -201,7 +203,7 @@ class RateCortex:
         try:
             raw = self.readout.learn(feats, targets, known)
         except NumericalError as err:  # row j is learned when its target arrives: step j + 1
-            raise NumericalError(step0 + err.step + 1, "readout") from None
+            raise NumericalError(step0 + err.step + 1, err.where, err.replicas) from None
         self._plastic_update(feats, raw, targets, known, j0)
         return raw
 
@@ -214,14 +216,14 @@ class RateCortex:
         target = one_hot(inputs[np.arange(self.n_replicas), first], self.n_inputs, self.dtype)
         try:
             self.readout.learn(self._pending[:, None], target[:, None], ok[:, None])
-        except NumericalError:
-            raise NumericalError(self._step + int(first[ok].min()), "readout") from None
+        except NumericalError as err:
+            raise NumericalError(self._step + int(first[ok].min()), err.where, err.replicas) from None
         self._pending_ok &= ~ok
 
     def _check_probs(self, probs: np.ndarray, step0: int) -> None:
         if not np.isfinite(probs.sum()):
-            bad = ~np.isfinite(probs).all(axis=(0, 2))
-            raise NumericalError(step0 + int(np.argmax(bad)), "readout")
+            first = int(np.argmax(~np.isfinite(probs).all(axis=(0, 2))))
+            raise NumericalError(step0 + first, "readout prediction", nonfinite_replicas(probs[:, first]))
 
     # ------------------------------------------------------------------------------- open loop
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:

@@ -86,7 +86,7 @@ class ClosedLoop:
         s = self.count - 1
         cx = self.cx
         if not np.isfinite(self.v).all():
-            raise NumericalError(s, "cx.v")
+            raise NumericalError(s, "cx.v", np.unique(self.lay.replica[~np.isfinite(self.v)]))
         counts = self.nspk[self.exc].astype(np.float32)       # (K, n_exc)
         activity = self.nspk[self.sample].astype(np.float32)
         self.nspk[:] = 0.0

@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import brian2 as b2
 import numpy as np
 
-from cortex.base import NumericalError
+from cortex.base import NumericalError, nonfinite_replicas
 from cortex.spiking import codegen
 from cortex.spiking.izhikevich_params import IzhikevichParams
 
@@ -285,8 +285,10 @@ class IzhikevichNetwork:
         """Record the tagged weight and the spread of all others; fail fast on non-finite weights."""
         w = self._w
         t_ms = (self._step0 + self._step) * DT_MS
-        if not np.isfinite(w).all() or not np.isfinite(self._da).all():
-            raise NumericalError(self._step0 + self._step, "excitatory weights or dopamine")
+        bad = {name: nonfinite_replicas(x) for name, x in (("excitatory weights", w), ("dopamine", self._da))}
+        if any(bad.values()):
+            raise NumericalError(self._step0 + self._step, " and ".join(n for n, r in bad.items() if r),
+                                 sorted(set().union(*bad.values())))
         stats = np.empty((self.n_replicas, 3))
         for k, local in enumerate(self._tagged):
             self._others[local] = False

@@ -32,7 +32,6 @@ from cortex.spiking.params import SpikingParams
 
 # SeedSequence keys of each replica's generators
 _STRUCTURE, _INPUT, _BRIAN = 1, 2, 4
-_STATE = ("v", "I_slow", "adapt", "theta", "rate_est")
 
 
 class SpikingCortex:
@@ -253,7 +252,7 @@ class SpikingCortex:
         self._step = start + T
         bad = ahead["first_bad"]
         if bad is not None and bad < start + T:
-            raise NumericalError(max(bad - start, 0), ", ".join(rec.bad))
+            raise NumericalError(max(bad - start, 0), ", ".join(rec.bad), rec.bad_replicas)
         return counts, spikes, v
 
     def _layout(self):
@@ -364,13 +363,12 @@ class SpikingCortex:
     def _check_finite(self, T: int, v: np.ndarray | None) -> None:
         """Raise NumericalError if any neuron or weight state is NaN/Inf; the step is the first
         one whose recorded membrane potentials are non-finite, else the chunk's last step."""
-        b = self._built
-        bad = [f"cx.{name}" for name in _STATE if not np.isfinite(b.cx.variables[name].get_value()).all()]
-        if not np.isfinite(b.syn_ee.variables["w"].get_value()).all():
-            bad.append("syn_ee.w")
+        from cortex.spiking.standalone import nonfinite_state
+
+        bad, replicas = nonfinite_state(self._built)
         if bad:
             steps = np.flatnonzero(~np.isfinite(v).all(axis=(0, 2))) if v is not None else []
-            raise NumericalError(int(steps[0]) if len(steps) else T - 1, ", ".join(bad))
+            raise NumericalError(int(steps[0]) if len(steps) else T - 1, ", ".join(bad), replicas)
 
     # ----------------------------------------------------------- closed loop
     def run(self, steps: int, exchange, first_inputs: np.ndarray) -> None:

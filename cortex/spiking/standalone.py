@@ -65,6 +65,7 @@ class Recording:
     t_ms: np.ndarray          # (n_spikes,) spike times (ms)
     v_mv: np.ndarray | None   # (T_total, K * n_v) membrane potential at each step's start
     bad: list = field(default_factory=list)  # state variables that ended non-finite
+    bad_replicas: tuple = ()                  # the replicas they did so in
     timings: dict = field(default_factory=dict)
 
 
@@ -161,10 +162,24 @@ def _read(b, K: int) -> Recording:
     v = None
     if b.v_probe is not None:
         v = (np.asarray(b.v_probe.v_[:]).T * 1e3).astype(np.float32)  # (T_total, K * n_v)
-    bad = [f"cx.{name}" for name in _STATE if not np.isfinite(b.cx.variables[name].get_value()).all()]
-    if not np.isfinite(b.syn_ee.variables["w"].get_value()).all():
-        bad.append("syn_ee.w")
-    return Recording(i=i, t_ms=t_ms, v_mv=v, bad=bad)
+    bad, replicas = nonfinite_state(b)
+    return Recording(i=i, t_ms=t_ms, v_mv=v, bad=bad, bad_replicas=replicas)
+
+
+def nonfinite_state(b) -> tuple[list[str], tuple[int, ...]]:
+    """(names of the built network's neuron and weight variables holding a NaN or Inf, the
+    replicas they do so in); ([], ()) when everything is finite."""
+    names, replicas = [], set()
+    for name in _STATE:
+        bad = ~np.isfinite(b.cx.variables[name].get_value())
+        if bad.any():
+            names.append(f"cx.{name}")
+            replicas.update(b.layout.replica[bad].tolist())
+    bad = ~np.isfinite(b.syn_ee.variables["w"].get_value())
+    if bad.any():
+        names.append("syn_ee.w")
+        replicas.update(b.layout.replica[np.asarray(b.syn_ee.i[:])[bad]].tolist())
+    return names, tuple(sorted(replicas))
 
 
 def _project_sources(directory: Path) -> tuple[list[str], list[str], bytes]:
