@@ -101,7 +101,7 @@ def run_sweep(
     Returns 0 when every run is done, 1 when some failed (their error.txt paths are printed),
     2 on bad input (each problem printed as `FILE: key.path: message`; nothing written).
     """
-    from experiments.sweep_engines import check_engine, merge_options, open_client
+    from experiments.sweep_engines import check_engine, dashboard_link, merge_options, open_client, scratch_is_temporary
 
     try:
         problems = check_engine(engine, workers)
@@ -117,7 +117,7 @@ def run_sweep(
         return 0
 
     sweep_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep_path)
-    jobs = pending_jobs(sweep_dir, runs)
+    jobs = pending_jobs(sweep_dir, runs, cache_beside_scratch=not scratch_is_temporary(engine, options))
     manifest = _manifest(sweep, runs)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     try:
@@ -136,6 +136,9 @@ def run_sweep(
                 shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
             _write_atomic(sweep_dir / MANIFEST, json.dumps(manifest, indent=1))
             say(f"sweep {sweep.path}: {len(runs)} runs, {len(runs) - len(jobs)} already done -> {sweep_dir}")
+            link = dashboard_link(client) if client is not None else None
+            if link:
+                say(f"dashboard: {link}")
             if jobs:
                 execute(client, jobs, done_before=len(runs) - len(jobs), total=len(runs), quiet=quiet)
     except KeyboardInterrupt:
@@ -166,8 +169,12 @@ def _plot(sweep_dir: Path, quiet: bool) -> None:
             print(f"warning: sweep plots failed: {exc}", file=sys.stderr)
 
 
-def pending_jobs(sweep_dir: Path, runs) -> list[dict]:
-    """One task description per run of `runs` that has not finished in `sweep_dir`."""
+def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True) -> list[dict]:
+    """One task description per run of `runs` that has not finished in `sweep_dir`.
+
+    `cache_beside_scratch`: Brian2's cython cache goes next to the worker's Dask scratch (one per
+    node, on its local disk); False where that scratch is temporary: the user's own cache then.
+    """
     return [
         {
             "run_id": r.run_id,
@@ -176,6 +183,7 @@ def pending_jobs(sweep_dir: Path, runs) -> list[dict]:
             "overrides": list(r.point.overrides),
             # Brian2 leaks memory across networks and needs the main thread: its runs get their own process
             "isolate": r.backend == "spiking",
+            "cache_beside_scratch": cache_beside_scratch,
         }
         for r in runs
         if not is_finished(Path(sweep_dir) / "runs" / r.run_id)

@@ -6,11 +6,18 @@
 - `tcp://HOST:PORT` (any address with `://`): a scheduler that is already running.
 
 Dask does the scheduling, and re-runs the task of a worker it loses; nothing here duplicates that.
+
+Scratch and dashboard. Dask's default scratch space is `$TMPDIR/dask-scratch-space`, which it
+never removes; every cluster made here puts the scratch of the processes on this machine (the
+scheduler, and local workers unless `cluster.local_directory` names a place) in a temporary
+directory removed when the cluster closes. The dashboard binds a free port (the fixed default,
+8787, warns whenever another Dask process holds it); `dashboard_link` says where it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -68,24 +75,45 @@ def jobqueue_kwargs(options: ClusterOptions, log_directory: Path) -> dict:
     return kwargs
 
 
-def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path):
-    """Create (but do not scale) a LocalCluster, SLURMCluster or PBSCluster."""
-    if engine == "local":
-        from distributed import LocalCluster
+def scratch_is_temporary(engine: str, options: ClusterOptions) -> bool:
+    """True if the workers' scratch is a temporary directory removed with the cluster: the local
+    engine, unless `cluster.local_directory` names a place to keep it."""
+    return engine == "local" and options.local_directory is None
 
-        return LocalCluster(
-            n_workers=options.workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            local_directory=options.local_directory,
-        )
-    try:
-        import dask_jobqueue
-    except ImportError:
-        raise SweepError([f"--engine: {engine}: needs dask-jobqueue (pip install -e .[cluster])"]) from None
-    cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[engine]
-    return cls(**jobqueue_kwargs(options, Path(sweep_dir) / "worker-logs"))
+
+@contextlib.contextmanager
+def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path) -> Iterator[Any]:
+    """A LocalCluster, SLURMCluster or PBSCluster (not scaled), closed on exit together with
+    the temporary scratch directory of its processes on this machine."""
+    with tempfile.TemporaryDirectory(prefix="neurosteer-dask-", ignore_cleanup_errors=True) as scratch:
+        if engine == "local":
+            from distributed import LocalCluster
+
+            with LocalCluster(
+                n_workers=options.workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # a free port: no "port 8787 is already in use" warning
+                scheduler_kwargs={"local_directory": scratch},
+                local_directory=scratch if scratch_is_temporary(engine, options) else options.local_directory,
+            ) as cluster:
+                yield cluster
+            return
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise SweepError([f"--engine: {engine}: needs dask-jobqueue (pip install -e .[cluster])"]) from None
+        cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[engine]
+        scheduler = {"dashboard_address": ":0", "local_directory": scratch}
+        with cls(scheduler_options=scheduler, **jobqueue_kwargs(options, Path(sweep_dir) / "worker-logs")) as cluster:
+            yield cluster
+
+
+def dashboard_link(client) -> Optional[str]:
+    """Address of the Dask dashboard, or None where it cannot serve pages (bokeh not installed)."""
+    if importlib.util.find_spec("bokeh") is None:
+        return None
+    return client.dashboard_link
 
 
 def check_slurm_submission(job_script: str) -> None:

@@ -94,7 +94,8 @@ class ClusterOptions(_Strict):
     `cores`, `memory` are per job; each job runs `processes` single-threaded workers
     (default: one per core). `workers` is the total number of worker processes to ask for.
     `local_directory` (workers' scratch space, and so the Brian2 cython cache) also applies to
-    the local engine.
+    the local engine; unset there, the local workers' scratch is a temporary directory removed
+    after the sweep, and spiking runs use the user's cython cache (`cortex.cache_dir`'s default).
     """
 
     queue: Optional[str] = None

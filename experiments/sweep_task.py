@@ -51,9 +51,10 @@ def _cython_cache_dir() -> str:
     return str(scratch / "neurosteer-cython")
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(job: dict) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault(CYTHON_CACHE_ENV, _cython_cache_dir())
+    if job.get("cache_beside_scratch", True):
+        env.setdefault(CYTHON_CACHE_ENV, _cython_cache_dir())
     # Appended, so that an explicit PYTHONPATH (or an install) keeps precedence.
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), _SOURCE_ROOT) if p)
     return env
@@ -137,7 +138,7 @@ def _run_in_subprocess(job: dict, out: Path, log_path: Path) -> int:
     with open(log_path, "wb") as log:
         proc = subprocess.run(
             [sys.executable, "-m", "experiments.sweep_task", json.dumps(child_job)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_child_env(),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_child_env(job),
         )
     return proc.returncode
 

@@ -56,9 +56,51 @@ def test_sweep_on_an_existing_scheduler(tmp_path):
     from distributed import LocalCluster
 
     path = write_sweep(tmp_path, seeds=2)
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+    scratch = str(tmp_path / "scratch")  # Dask's default, $TMPDIR/dask-scratch-space, outlives the test
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, local_directory=scratch,
+                      scheduler_kwargs={"local_directory": scratch}) as cluster:
         assert run_sweep(path, out_dir=tmp_path / "out", engine=cluster.scheduler_address, quiet=True) == 0
     assert [r["status"] for r in read_results(tmp_path / "out")] == ["done", "done"]
+
+
+def test_a_sweep_leaves_no_dask_scratch_behind(tmp_path, monkeypatch):
+    """Neither the temporary directory nor the working directory keeps Dask's scratch space."""
+    tmp, cwd = tmp_path / "tmp", tmp_path / "cwd"
+    tmp.mkdir(), cwd.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))  # for the worker processes
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    monkeypatch.chdir(cwd)
+    path = write_sweep(cwd, seeds=1)
+    assert run_sweep(path, out_dir=Path("out"), workers=1, quiet=True) == 0
+    assert list(tmp.iterdir()) == []
+    assert sorted(p.name for p in cwd.iterdir()) == ["out", "sweep.yaml"]
+    assert not list(tmp_path.rglob("dask-scratch-space"))
+
+
+@pytest.fixture
+def port_8787_taken():
+    """Hold Dask's default dashboard port (if nothing else does already)."""
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind(("", 8787))
+            sock.listen()
+        except OSError:
+            pass  # already in use: just as good
+        yield
+
+
+@pytest.mark.parametrize("engine", ["local", "slurm", "pbs"])
+def test_a_cluster_does_not_warn_about_the_dashboard_port(tmp_path, engine, port_8787_taken, recwarn):
+    if engine != "local":
+        pytest.importorskip("dask_jobqueue", reason="the slurm and pbs engines need the [cluster] extra")
+    from experiments.sweep_engines import make_cluster
+    from experiments.sweep_spec import ClusterOptions
+
+    with make_cluster(engine, ClusterOptions(workers=1), tmp_path):
+        pass
+    assert not [str(w.message) for w in recwarn if "already in use" in str(w.message)]
 
 
 def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):
@@ -224,11 +266,11 @@ def test_sigkill_of_the_sweep_then_rerun_runs_only_the_missing(tmp_path, referen
 
 @pytest.mark.slow
 @pytest.mark.brian2
-def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path):
+def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path, monkeypatch):
     """Brian2 runs in its own process per run (no SIGINT-handler-in-thread error) and compiles
-    into one cython cache per node, under the Dask workers' scratch directory."""
-    import dask
-
+    into the user's cython cache (the local engine's scratch is removed after the sweep), or into
+    one cache per node beside the Dask workers' scratch where that is kept."""
+    monkeypatch.setenv("NEUROSTEER_CYTHON_CACHE", str(tmp_path / "user-cache"))
     path = write_sweep(tmp_path, seeds=2, set={
         "cortex.backend": "spiking", "cortex.model": "lif", "cortex.n_units": 20,
         "phases.train.strings": 10, "phases.test.strings": 5,
@@ -237,8 +279,14 @@ def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path):
     assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 0
     metas = [json.loads((d / "meta.json").read_text()) for d in (out / "runs").glob("[!.]*")]
     assert len(metas) == 2 and {m["target"] for m in metas} == {"cython"}
-    scratch = Path(dask.config.get("temporary-directory") or tempfile.gettempdir()) / "dask-scratch-space"
-    assert list((scratch / "neurosteer-cython").glob("*.so"))
+    assert list((tmp_path / "user-cache").glob("*.so"))
+
+    monkeypatch.delenv("NEUROSTEER_CYTHON_CACHE")
+    kept = tmp_path / "scratch"
+    path = write_sweep(tmp_path, seeds=[2], set=yaml.safe_load(path.read_text())["set"],
+                       cluster={"local_directory": str(kept)})
+    assert run_sweep(path, out_dir=tmp_path / "out2", workers=1, quiet=True) == 0
+    assert list((kept / "dask-scratch-space" / "neurosteer-cython").glob("*.so"))
 
 
 def test_a_refused_slurm_worker_job_is_an_error_not_an_endless_wait(tmp_path, monkeypatch, capsys):

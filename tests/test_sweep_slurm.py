@@ -27,6 +27,8 @@ def _slurm_is_up() -> bool:
     return subprocess.run(["scontrol", "ping"], capture_output=True).returncode == 0
 
 
+pytest.importorskip("dask_jobqueue", reason="the slurm engine needs the [cluster] extra")
+
 pytestmark = [
     pytest.mark.slurm,
     pytest.mark.skipif(not _slurm_is_up(), reason="no Slurm controller answers (start one: .ci/slurm.sh start)"),

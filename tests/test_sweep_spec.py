@@ -3,13 +3,15 @@ as FILE: key.path: message, nothing written), cluster options and batch job scri
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 
 from experiments.sweep import run_sweep
 from experiments.sweep_engines import make_cluster, merge_options
 from experiments.sweep_spec import ClusterOptions, SweepError, expand, format_override, load_cluster_profile, load_sweep
-from sweep_helpers import write_sweep
+from sweep_helpers import ROOT, write_sweep
 
 # ---------------------------------------------------------------------------------------------
 # expansion
@@ -138,6 +140,7 @@ def test_cluster_options_from_profile_under_the_sweep_file(tmp_path):
                "#SBATCH --cpus-per-task=4"]),
 ])
 def test_batch_job_script_carries_the_cluster_block(tmp_path, engine, directives):
+    pytest.importorskip("dask_jobqueue", reason="the slurm and pbs engines need the [cluster] extra")
     extra = "-l place=scatter" if engine == "pbs" else "--constraint=avx2"
     path = write_sweep(tmp_path, cluster={
         "queue": "short", "account": "lab42", "walltime": "02:00:00", "memory": "8GB", "cores": 4,
@@ -153,3 +156,22 @@ def test_batch_job_script_carries_the_cluster_block(tmp_path, engine, directives
     assert str(tmp_path / "worker-logs") in script
 
 
+
+
+def test_tests_of_an_extra_that_is_not_installed_skip(tmp_path):
+    """Without dask-jobqueue (the [cluster] extra) the tests that need it skip, with the reason."""
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "no_extras" / "dask_jobqueue"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ModuleNotFoundError('hidden by the test', name='dask_jobqueue')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocker.parent), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/test_sweep_spec.py",
+         "tests/test_sweep.py", "tests/test_sweep_slurm.py", "-m", "not slow",
+         "-k", "batch_job_script or refused_slurm or dashboard_port"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "failed" not in done.stdout and " skipped" in done.stdout
+    assert "[cluster] extra" in done.stdout
