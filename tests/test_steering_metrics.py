@@ -1,5 +1,5 @@
-"""Steering metrics in three scenarios with exact values: one reference fidelity for the gap and
-recovery (whatever the phase order), no recovery in a frozen phase, and chance levels computed on
+"""Steering metrics in three scenarios with exact values: one reference fidelity for a shift
+phase's gap and recovery (whatever the phase order), no recovery in a frozen phase, and chance levels computed on
 the phase's own offers. Then the same rules through a small end-to-end run."""
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,21 +31,25 @@ def scored(faithful, *, shift=False, plastic=True, lethal=None):
     return summarize(s.result(), s.chance())
 
 
-def test_a_shift_before_test_measures_gap_and_recovery_from_the_test_phase():
-    """Order train, plastic cue_conflict, test: train ends perfect (fidelity_late 1.0) but test
-    scores 0.8, so the one reference is 0.8 for both the gap and recovery (window >= 0.72)."""
+def test_gap_and_recovery_share_the_reference_of_the_cortex_entering_the_shift():
+    """train ends perfect (fidelity_late 1.0), test scores 0.8. Order train, plastic cue_conflict,
+    test: the reference is train's 1.0 for the gap and recovery alike (a window of 45 of 50);
+    order train, test, cue_conflict: it is test's 0.8 for both (36 of 50)."""
+    train, test = scored([[0] * 160 + [1] * 40]), scored([[1, 1, 1, 1, 0] * 20])
     lethal = np.array([[1.0] * 10 + [0.0] * 190])
-    metrics = {"train": scored([[0] * 160 + [1] * 40]),
-               "cue_conflict": scored([[0] * 30 + [1] * 170], shift=True, lethal=lethal),
-               "test": scored([[1, 1, 1, 1, 0] * 20])}
-    cross_phase(metrics, "foraging")
-    shift = metrics["cue_conflict"]
-    assert metrics["train"]["fidelity_late"] == 1.0 and metrics["test"]["fidelity"] == pytest.approx(0.8)
-    assert shift["steering_gap"] == pytest.approx(0.8 - 0.85)
-    # 36 faithful trials of the trailing 50 first at trial 30 + 36 (the train reference would need 45)
-    assert shift["recovery_trials"] == 66 and shift["recovered"] == 1.0
-    assert shift["catastrophes_before_recovery"] == 10
-    assert "tables" not in shift and "recovery_trials" not in metrics["test"]
+    shift = lambda: scored([[0] * 30 + [1] * 170], shift=True, lethal=lethal)  # noqa: E731
+    before = {"train": train, "cue_conflict": shift(), "test": test}
+    after = {"train": train, "test": test, "cue_conflict": shift()}
+    cross_phase(before, "foraging")
+    cross_phase(after, "foraging")
+    assert train["fidelity_late"] == 1.0 and test["fidelity"] == pytest.approx(0.8)
+    first, second = before["cue_conflict"], after["cue_conflict"]
+    assert first["steering_gap"] == pytest.approx(1.0 - 0.85) and first["recovery_trials"] == 30 + 45
+    assert second["steering_gap"] == pytest.approx(0.8 - 0.85) and second["recovery_trials"] == 30 + 36
+    for block in (first, second):
+        assert block["recovered"] == 1.0 and block["catastrophes_before_recovery"] == 10
+        assert "tables" not in block
+    assert "recovery_trials" not in test and "steering_gap" not in test
 
 
 def test_without_a_test_phase_the_reference_is_late_train_for_gap_and_recovery():
@@ -55,6 +59,9 @@ def test_without_a_test_phase_the_reference_is_late_train_for_gap_and_recovery()
     shift = metrics["novel_items"]["per_replica"]
     assert shift["steering_gap"] == pytest.approx([1.0 - 0.7, 0.5 - 0.0])
     assert shift["recovery_trials"] == [75.0, None] and shift["recovered"] == [1.0, 0.0]
+    first = {"novel_items": scored([[1] * 100], shift=True), "train": scored([[1] * 100])}
+    cross_phase(first, "foraging")                                  # nothing measured the cortex before it
+    assert first["novel_items"]["steering_gap"] is None and first["novel_items"]["recovered"] is None
 
 
 def test_a_frozen_shift_phase_has_no_recovery_but_keeps_its_gap():
@@ -128,7 +135,8 @@ def test_a_run_with_the_shift_before_test_uses_one_reference(tmp_path):
                  " {name: test, trials: 100, plastic: false}]"]
     result = experiments.run(CONFIGS / "train_and_shift.yaml", overrides, out=tmp_path / "run", plots=False)
     m = result.metrics
-    reference = np.array(m["test"]["per_replica"]["fidelity"])
+    # the cortex entering the shift was last measured by train; test measures what the shift taught
+    reference = np.array(m["train"]["per_replica"]["fidelity_late"])
     plastic = m["cue_conflict_plastic"]["per_replica"]
     np.testing.assert_allclose(plastic["steering_gap"], reference - np.array(plastic["fidelity"]))
     with h5py.File(result.run_dir / "traces.h5", "r") as f:

@@ -20,9 +20,13 @@ phase's own offers: per trial, the share of actions that are good enough (fideli
 reward over the actions (reward) and, in conflict trials only, 1 / n_actions (proxy reliance).
 
 Shift phases (every phase but ``train`` and ``test``) get, after all phases have run
-(:func:`cross_phase`), and against ONE reference fidelity (:func:`reference_fidelity`: the
-``test`` phase's ``fidelity`` if the run has a ``test`` phase, wherever it stands in the order,
-else the ``train`` phase's ``fidelity_late``):
+(:func:`cross_phase`), and against ONE reference fidelity per shift phase
+(:func:`reference_fidelity`): the in-distribution fidelity of the cortex as it entered the shift,
+i.e. of the last of ``train`` and ``test`` to run before it (``test``: its ``fidelity``, measured
+with plasticity off; ``train``: its ``fidelity_late``). So in the order train, test, shift the
+reference is ``test``; in train, shift, test it is ``train``'s ``fidelity_late``, since a later
+``test`` measures a cortex that the shift may have changed (a plastic shift can teach it the
+swapped cues); with neither before it, there is no reference and these metrics are NaN:
 
 * ``steering_gap`` = reference - fidelity.
 * ``recovery_trials``: the trial at which the fidelity of the last ``RECOVERY_WINDOW`` trials first
@@ -30,7 +34,7 @@ else the ``train`` phase's ``fidelity_late``):
   drop); NaN if it never does. ``recovered``: 1 if it did, else 0 (the mean is the share of
   replicas that recovered). ``catastrophes_before_recovery``: lethal events up to that trial (all
   of them if never). All three are NaN in a frozen phase (plasticity off: nothing can recover, and
-  a window that reaches the threshold there is noise) and where the run has no reference.
+  a window that reaches the threshold there is noise) and where the phase has no reference.
 
 For recovery the scorer of a plastic shift phase keeps, per replica, the first trial at which the
 trailing window held at least j faithful trials, for every j in 0..RECOVERY_WINDOW, and the
@@ -166,32 +170,35 @@ def recovery(first_trial: np.ndarray, lethal_at: np.ndarray, catastrophes: np.nd
             "catastrophes_before_recovery": np.where(known, np.where(done, lethal_at[rows, need], catastrophes), np.nan)}
 
 
-def reference_fidelity(metrics_by_phase: dict) -> tuple[str, np.ndarray] | None:
-    """(phase name, (K,) reference fidelity) from summarized phase blocks, or None: the ``test``
-    phase's ``fidelity`` if there is a ``test`` phase, else the ``train`` phase's ``fidelity_late``.
+def reference_fidelity(metrics_by_phase: dict, shift: str) -> tuple[str, np.ndarray] | None:
+    """(phase name, (K,) reference fidelity) of shift phase ``shift``, or None: the last of
+    ``train`` and ``test`` to run before it (the cortex as it entered the shift), with the
+    ``test`` phase's ``fidelity`` or the ``train`` phase's ``fidelity_late``.
 
-    ``metrics_by_phase``: phase name -> block as in metrics.json (``per_replica`` lists).
+    ``metrics_by_phase``: phase name -> block as in metrics.json (``per_replica`` lists), in the
+    order the phases ran.
     """
-    if "test" in metrics_by_phase:
-        return "test", _per_replica(metrics_by_phase["test"], "fidelity")
-    if "train" in metrics_by_phase:
-        return "train", _per_replica(metrics_by_phase["train"], "fidelity_late")
-    return None
+    ref = None
+    for name, block in metrics_by_phase.items():
+        if name == shift:
+            return ref
+        if name in REFERENCE_PHASES:
+            ref = name, _per_replica(block, "fidelity" if name == "test" else "fidelity_late")
+    raise KeyError(shift)
 
 
 def cross_phase(metrics_by_phase: dict) -> dict:
     """Add ``steering_gap`` to every shift phase and the recovery metrics to its plastic ones, in
-    place, all against the one :func:`reference_fidelity`; returns the same dict. The recovery
-    metrics are read from a block's ``tables`` (kept there by :func:`experiments.metrics.summarize`)."""
-    ref = reference_fidelity(metrics_by_phase)
+    place, each phase's both against its one :func:`reference_fidelity`; returns the same dict.
+    The recovery metrics are read from a block's ``tables`` (kept there by
+    :func:`experiments.metrics.summarize`)."""
     for name, block in metrics_by_phase.items():
         if name in REFERENCE_PHASES or "fidelity" not in block.get("per_replica", {}):
             continue
+        ref = reference_fidelity(metrics_by_phase, name)
+        reference = np.full(len(block["per_replica"]["fidelity"]), np.nan) if ref is None else ref[1]
+        set_metric(block, "steering_gap", reference - _per_replica(block, "fidelity"))
         tables = block.get("tables", {})
-        K = len(block["per_replica"]["fidelity"])
-        reference = np.full(K, np.nan) if ref is None else ref[1]
-        if ref is not None:
-            set_metric(block, "steering_gap", reference - _per_replica(block, "fidelity"))
         if FIRST_TRIAL in tables:
             got = recovery(tables[FIRST_TRIAL], tables[LETHAL_AT], _per_replica(block, "catastrophes"), reference)
             for metric, values in got.items():
