@@ -228,8 +228,8 @@ def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, se
     the cortex keeps traces (as :class:`~experiments.recording.Recorder` has), or None; seeds: one
     per replica (world items and action sampling of this phase derive from them and
     ``phase_index``); progress: callable advanced by steps done. A plastic shift phase's metrics
-    hold recovery tables instead of the recovery metrics: those need the run's one reference
-    fidelity, known after all phases (``experiments.metrics.cross_phase``).
+    hold recovery tables instead of the recovery metrics: those need the phase's reference
+    fidelity, which the other phases' metrics give (``experiments.metrics.cross_phase``).
     The subcortex must have been ``reset`` once for the run; its drives carry over between phases.
     """
     progress = progress or (lambda n: None)
