@@ -70,36 +70,56 @@ def mark_phases(ax, phases, scale: float = 1.0, label: bool = False, x_of=None):
                         color=SHIFT_COLOR if phase.shift else "black")
 
 
-# two-sided 95% quantiles of Student's t for 1..30 degrees of freedom: with 3 to 10 seeds or
-# replicas the normal 1.96 would draw intervals that are far too narrow
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
+def time_axis(reader, span_ms: float) -> tuple[float, str]:
+    """Divisor and unit of a run's time axis: steps for a backend without a clock (the rate
+    cortex, whose ``step_ms`` is only a convention), else ms, s or h by :func:`time_scale`."""
+    if not reader.clocked:
+        return (reader.phases[0].step_ms if reader.phases else 1.0), "steps"
+    return time_scale(span_ms)
 
 
-def t975(dof) -> np.ndarray:
-    """95% two-sided Student-t quantile for ``dof`` degrees of freedom (NaN where dof < 1)."""
-    dof = np.asarray(dof)
-    table = np.array((np.nan,) + _T975)
-    return np.where(dof > 30, 1.96, table[np.clip(dof, 0, 30).astype(int)])
+Z95 = 1.959964  # two-sided 95% quantile of the normal distribution
+N_BOOTSTRAP = 1000
 
 
-def mean_ci(values: np.ndarray, axis: int = 0):
-    """NaN-aware mean and half-width of its 95% interval along ``axis`` (half-width NaN for n < 2)."""
-    with warnings.catch_warnings():
+def wilson(successes, n):
+    """95% Wilson score interval (lo, hi) of a proportion: ``successes`` of ``n`` outcomes (NaN where
+    n = 0). Unlike mean +- t * sd it never leaves [0, 1], and it is not empty at 0 or n successes."""
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.asarray(successes, dtype=np.float64) / n
+        z2 = Z95 ** 2 / n
+        centre = (p + z2 / 2) / (1 + z2)
+        half = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4 * n)) / (1 + z2)
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def bootstrap_interval(values: np.ndarray, seed: int = 0):
+    """NaN-aware mean over the rows of a (K, n) array (replicas or seeds) and its 95% percentile
+    bootstrap interval (lo, hi) over rows: it stays inside the range the rows themselves span, so
+    inside the metric's range. lo and hi are NaN where fewer than two rows are finite."""
+    values = np.atleast_2d(np.asarray(values, dtype=np.float64))
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    # resample rows as multiplicities: (B, K) @ (K, n) keeps memory at B * n whatever K is
+    rng = np.random.default_rng(seed)
+    k = values.shape[0]
+    counts = np.stack([np.bincount(row, minlength=k) for row in rng.integers(0, k, (N_BOOTSTRAP, k))])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = filled.sum(axis=0) / finite.sum(axis=0)
+        means = (counts @ filled) / (counts @ finite)
+    with warnings.catch_warnings():  # columns without any finite value stay NaN
         warnings.simplefilter("ignore", RuntimeWarning)
-        n = np.sum(np.isfinite(values), axis=axis)
-        mean = np.nanmean(values, axis=axis)
-        sd = np.nanstd(values, axis=axis, ddof=1) if values.shape[axis] > 1 else np.full(mean.shape, np.nan)
-        return mean, t975(n - 1) * sd / np.sqrt(np.maximum(n, 1))
+        lo, hi = np.nanpercentile(means, [2.5, 97.5], axis=0)
+    few = finite.sum(axis=0) < 2
+    return mean, np.where(few, np.nan, lo), np.where(few, np.nan, hi)
 
 
-def band(ax, x, values: np.ndarray, label: str | None, color=None):
-    """Mean over replicas (rows of ``values``) with its 95% interval band when there are several."""
-    mean, half = mean_ci(np.atleast_2d(values))
+def band(ax, x, mean, lo, hi, label: str | None, color=None):
+    """A line with its interval as a light band (no band where the interval is NaN)."""
     (line,) = ax.plot(x, mean, color=color, lw=1.3, label=label)
-    if np.isfinite(half).any():
-        ax.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.25, lw=0)
+    if np.isfinite(lo).any():
+        ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.25, lw=0)
     return line
 
 
@@ -127,9 +147,11 @@ def unlabelled(fig: Figure) -> list[str]:
         if not ax.get_visible() or not ax.has_data() and not ax.images:
             continue
         is_colorbar = ax.get_label() == "<colorbar>"
-        # stacked panels share one time axis: the label on the bottom panel serves them all
+        # stacked panels share one time axis, columns one y axis: the label on the bottom (left)
+        # panel serves them all
         xlabel = next((a.get_xlabel() for a in ax.get_shared_x_axes().get_siblings(ax) if a.get_xlabel()), "")
-        labels = [ax.get_ylabel() or ax.get_xlabel()] if is_colorbar else [xlabel, ax.get_ylabel()]
+        ylabel = next((a.get_ylabel() for a in ax.get_shared_y_axes().get_siblings(ax) if a.get_ylabel()), "")
+        labels = [ax.get_ylabel() or ax.get_xlabel()] if is_colorbar else [xlabel, ylabel]
         if not all(lbl and "(" in lbl and lbl.rstrip().endswith(")") for lbl in labels):
             bad.append(f"axes {i} '{ax.get_title()}': {labels}")
     return bad

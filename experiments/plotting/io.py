@@ -11,10 +11,12 @@ heatmap a short window. :class:`RunReader` therefore reads
 * spike events (:mod:`.events`) scanned from the nearer end of the file, with a cap on how many.
 
 Conventions: time inside a phase is the sample index times the dataset's sampling interval
-(``dt_ms`` attribute, else the phase attribute ``<name>_dt_ms``, else known sub-sampled names of
-``distal_reward`` phases, else the phase's ``step_ms``); global time adds the phase start,
-``start_step * step_ms``, so phases line up on one axis. Event datasets are read by
-:mod:`experiments.plotting.events`.
+(``dt_ms`` attribute, else the phase attribute ``<name>_dt_ms``, else the phase's ``step_ms``);
+global time adds the phase start, ``start_step * step_ms``, so phases line up on one axis. The rate
+cortex has no physical clock (its ``step_ms`` is 1 by convention): :attr:`RunReader.clocked` is
+False and figures label its axes in steps. In sequence phases, ``input`` is -1 where a replica's
+stream is padded to the block's longest (:meth:`RunReader.padding`): those steps are not activity
+and figures leave them out. Event datasets are read by :mod:`experiments.plotting.events`.
 """
 from __future__ import annotations
 
@@ -32,12 +34,13 @@ MAX_POINTS = 5000  # per line: more points than pixels only costs time
 SLAB_BYTES = 8 << 20  # read this much per h5py call in exact block means
 BYTE_BUDGET = 128 << 20  # above this a block mean samples whole chunks instead of reading all
 
-# Datasets of Izhikevich (2007) phases are recorded slower than the simulation step; these are the
-# intervals when neither the dataset (``dt_ms``) nor the phase (``<name>_dt_ms``, ``weights_dt_s``) says.
+# Weight series of Izhikevich (2007) phases share one sampling interval, ``weights_dt_s``.
 WEIGHT_SERIES = ("rewarded_weight", "other_weights_median", "other_weights_p90")
-DISTAL_SAMPLE_MS = {"dopamine": 10.0, **{name: 1000.0 for name in WEIGHT_SERIES}}
-# Other names the writers use for the same thing (the spiking cortex's probe names).
+# Two writers, two names for the same thing: the distal-reward runner writes the first, the spiking
+# cortex's probes the others.
 ALIASES = {"spikes_t_ms": ("spikes_time_ms",), "spikes_i": ("spikes_index",), "v_mV": ("v_mv",)}
+# Backends whose steps are not simulated time.
+UNCLOCKED_BACKENDS = ("rate",)
 # Datasets a phase of each kind cannot do without; their absence is reported as a problem.
 REQUIRED = {"sequence": ("input", "surprisal"), "closed_loop": ("reward", "dopamine"),
             "distal_reward": ("dopamine",)}
@@ -265,8 +268,6 @@ class RunReader:
             return float(group[f"{name}_dt_ms"])
         if name in WEIGHT_SERIES and "weights_dt_s" in group:
             return 1e3 * float(group["weights_dt_s"])
-        if decode_attr(group.get("kind", "")) == "distal_reward" and name in DISTAL_SAMPLE_MS:
-            return DISTAL_SAMPLE_MS[name]
         return float(group.get("step_ms", self.attrs.get("step_ms", 1.0)))
 
     def origin_ms(self, phase: str, name: str) -> float:
@@ -283,6 +284,30 @@ class RunReader:
     def index_at(self, phase: str, name: str, t_ms: float) -> int:
         """Index of the sample of ``name`` at global time ``t_ms`` (not clipped above)."""
         return max(0, int(np.floor((t_ms - self.origin_ms(phase, name)) / self.sample_ms(phase, name))))
+
+    @property
+    def clocked(self) -> bool:
+        """False for a backend without physical time (the rate cortex): its axes count steps."""
+        backend = self.attrs.get("backend", self.meta.get("backend", ""))
+        return str(backend) not in UNCLOCKED_BACKENDS
+
+    def padding(self, phase: str, start: int = 0, stop: int | None = None, replicas=slice(None)):
+        """Boolean array, True at padded steps ``[start, stop)`` of a sequence phase (``input`` is -1
+        there), or None when the phase records no ``input`` (nothing is padded)."""
+        ds = self.dataset(phase, "input")
+        if ds is None or ds.ndim != 2:
+            return None
+        a, b, _ = slice(start, stop).indices(ds.shape[1])
+        return np.asarray(ds[replicas, a:b]) < 0
+
+    def active_end(self, phase: str, replica: int = 0) -> int | None:
+        """Steps of the phase up to and including ``replica``'s last non-padded one (None: nothing
+        is padded in this phase)."""
+        padded = self.padding(phase, replicas=replica)
+        if padded is None:
+            return None
+        real = np.flatnonzero(~padded)
+        return int(real[-1]) + 1 if real.size else 0
 
     @property
     def n_replicas(self) -> int:

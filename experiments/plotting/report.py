@@ -1,4 +1,5 @@
-"""``report.md``: one page per run: what was run, the metrics per phase next to chance, the figures.
+"""``report.md``: one page per run: what was run, the metrics per phase next to chance with every
+replica's value, the figures.
 
 Plain Markdown with relative links, so it renders on GitHub, in VS Code and in Jupyter, and stays
 valid when the run directory is moved or copied off a cluster.
@@ -12,7 +13,6 @@ from .io import RunReader
 
 MAX_CONFIG_LINES = 40
 MAX_VALUE_CHARS = 70
-MAX_REPLICAS_SHOWN = 8
 IMAGE_FORMATS = ("png", "svg")  # a browser shows these inline; a PDF gets a link
 
 
@@ -88,8 +88,7 @@ def _metrics(reader: RunReader) -> list[str]:
             if name == "per_replica" or name.endswith("_chance"):
                 continue
             reps = per_replica.get(name) or []
-            shown = ", ".join(_fmt(v) for v in reps[:MAX_REPLICAS_SHOWN])
-            shown += " …" if len(reps) > MAX_REPLICAS_SHOWN else ""
+            shown = ", ".join(_fmt(v) for v in reps)  # every replica: a cut list hides the outliers
             lines.append(f"| {name} | {_fmt(value)} | {_fmt(values.get(name + '_chance'))} | {shown or '–'} |")
         lines.append("")
     return lines

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from .figures import PHASE_KEY, legend, mark_phases, new_figure, time_scale
+from .figures import PHASE_KEY, legend, mark_phases, new_figure, time_axis
 from .io import RunReader
 
 STRETCH = 48  # steps shown in the heatmaps: one readable tick label each at 1000 px
@@ -111,7 +111,7 @@ def _input_ticks(ax, inputs, labels):
 
 def _run_surprisal(reader, ax):
     total = reader.total_ms
-    scale, unit = time_scale(total)
+    scale, unit = time_axis(reader, total)
     # per-step surprisal is noisy: a few hundred blocks show the trend, not the noise
     stride_ms = total / RUN_BLOCKS if total > 0 else None
     labelled: set[str] = set()

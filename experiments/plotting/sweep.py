@@ -1,4 +1,5 @@
-"""Sweep figures: each metric against the swept parameter, mean and 95% interval over seeds.
+"""Sweep figures: each metric against the swept parameter, mean and 95% bootstrap interval over seeds
+(an interval that stays inside the range the seeds span, so inside the metric's range).
 
 Reads ``<sweep_dir>/results.csv``: one row per run, with the swept parameters as columns named by
 their config key path (``cortex.n_units``), ``seed``, ``status`` and one ``<phase>.<metric>``
@@ -16,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .figures import FORMATS, legend, mean_ci, new_figure, save
+from .figures import FORMATS, bootstrap_interval, legend, new_figure, save
 from .learning import DEFAULT_UNITS
 
 RESERVED = {"run_id", "seed", "status", "run_dir", "path", "error", "wall_time_s", "index", "replica"}
 OK_STATUS = {"", "ok", "done", "success", "succeeded", "completed", "finished"}
 SIZE_HINTS = ("n_units", "n_exc", "n_inh", "size", "n_neurons")
 MAX_HUES = 6
+# units of metrics.json names (learning's DEFAULT_UNITS names the per-string and per-trial series)
+UNITS = {**DEFAULT_UNITS, **{name: "fraction" for name in (
+    "accuracy", "legal_mass", "longrange_accuracy", "fidelity_late", "proxy_reliance", "conflict_share")}}
 
 
 def _number(text: str):
@@ -89,21 +93,21 @@ def _figure(rows, x_name, hue, metric, n_failed, title):
     hues = sorted({r.get(hue) for r in rows}, key=str)[:MAX_HUES] if hue else [None]
     for k, h in enumerate(hues):
         sub = [r for r in rows if hue is None or r.get(hue) == h]
-        x, means, halves = [], [], []
+        x, means, errors = [], [], []
         for v in xs:
             values = np.array([r[metric] for r in sub if r[x_name] == v and isinstance(r[metric], float)])
             values = values[np.isfinite(values)]
             if values.size == 0:
                 continue
-            mean, half = mean_ci(values)
+            mean, lo, hi = (float(a[0]) for a in bootstrap_interval(values[:, None]))
             x.append(position[v])
             means.append(mean)
-            halves.append(half)
+            errors.append((mean - lo, hi - mean) if np.isfinite(lo) else (0.0, 0.0))
             ax.plot(np.full(values.size, position[v]), values, ls="none", marker="o", ms=3, color=f"C{k}",
                     alpha=0.35)
         label = f"{hue} = {h:g}" if isinstance(h, float) else (f"{hue} = {h}" if hue else "mean over seeds")
-        ax.errorbar(x, means, yerr=np.nan_to_num(halves), color=f"C{k}", marker="s", ms=5, capsize=4, lw=1.5,
-                    label=f"{label} (95% interval)")
+        ax.errorbar(x, means, yerr=np.array(errors).reshape(-1, 2).T, color=f"C{k}", marker="s", ms=5, capsize=4,
+                    lw=1.5, label=f"{label} (95% bootstrap interval)")
     for suffix, style, name in (("_chance", dict(color="0.3", ls="--"), "chance"),
                                 ("optimal", dict(color="tab:green", ls="-."), "optimal")):
         column = f"{metric}_chance" if suffix == "_chance" else metric.replace(".", ".optimal_", 1)
@@ -118,7 +122,7 @@ def _figure(rows, x_name, hue, metric, n_failed, title):
         ax.set_xticks(range(len(xs)), [str(v) for v in xs])
     ax.set_xlabel(f"{x_name} ({'log scale' if log else 'swept value'})")
     phase, _, name = metric.partition(".")
-    ax.set_ylabel(f"{name.replace('_', ' ')} in phase '{phase}' ({DEFAULT_UNITS.get(name, 'a.u.')})")
+    ax.set_ylabel(f"{name} in phase '{phase}' ({UNITS.get(name, 'a.u.')})")
     legend(ax)
     seeds = max(len({r.get('seed') for r in rows if r[x_name] == v}) for v in xs)
     failed = f"; {n_failed} failed run{'s' if n_failed != 1 else ''} left out" if n_failed else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figures import PHASE_KEY, legend, mark_phases, new_figure, time_scale
+from .figures import PHASE_KEY, legend, mark_phases, new_figure, time_axis
 from .events import event_times_ms
 from .io import MAX_POINTS, RunReader
 
@@ -27,7 +27,7 @@ def build(reader: RunReader):
         return None
     fig, axes = new_figure(len(rows), 1)
     ax_of = dict(zip(rows, axes[:, 0]))
-    scale, unit = time_scale(reader.total_ms)
+    scale, unit = time_axis(reader, reader.total_ms)
     if distal:
         _distal(reader, distal, ax_of["distal"], ax_of["dopamine"], scale, unit)
     if sampled:

@@ -102,7 +102,7 @@ def sequence_run(run_dir: Path, n_replicas: int = 3, steps=(3000, 1000), seed: i
     metrics = {"train": {"cross_entropy": 0.9, "cross_entropy_chance": chance, "optimal_cross_entropy": 0.45,
                          "per_replica": {"cross_entropy": [0.88, 0.9, 0.92]}},
                "test": {"cross_entropy": 0.7, "cross_entropy_chance": chance, "optimal_cross_entropy": 0.45,
-                        "longrange_correct": 0.62, "longrange_correct_chance": 0.5, "kl_to_optimal": 0.25,
+                        "longrange_accuracy": 0.62, "longrange_accuracy_chance": 0.5, "kl_to_optimal": 0.25,
                         "per_replica": {"cross_entropy": [0.69, 0.7, 0.71]}}}
     config = {"world": {"kind": "embedded_reber"}, "cortex": {"backend": "rate", "n_units": 200},
               "phases": [{"name": "train", "steps": steps[0]}, {"name": "test", "steps": steps[1], "plastic": False}]}
@@ -145,9 +145,11 @@ def closed_loop_run(run_dir: Path, n_replicas: int = 3, steps=(2000, 1000), spik
                     seed: int = 1, n_units: int = 40) -> Path:
     """A foraging run: train, then a shift where the sweet cue no longer means food."""
     rng = np.random.default_rng(seed)
-    metrics = {"train": {"fidelity": 0.9, "fidelity_chance": 0.5, "fitness": 0.8, "proxy_follow": 0.1,
+    metrics = {"train": {"fidelity": 0.9, "fidelity_chance": 0.5, "fitness": 0.8, "proxy_reliance": 0.1,
+                         "subcortex_reward": 0.6,
                          "per_replica": {"fidelity": [0.88, 0.9, 0.92]}},
-               "shift": {"fidelity": 0.55, "fidelity_chance": 0.5, "fitness": 0.3, "proxy_follow": 0.8,
+               "shift": {"fidelity": 0.55, "fidelity_chance": 0.5, "fitness": 0.3, "proxy_reliance": 0.8,
+                         "subcortex_reward": 0.3,
                          "per_replica": {"fidelity": [0.5, 0.55, 0.6]}}}
     config = {"world": {"kind": "foraging"}, "cortex": {"backend": "spiking" if spiking else "rate"},
               "subcortex": {"rules": ["sweet_when_hungry"]},
