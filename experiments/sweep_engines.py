@@ -95,7 +95,7 @@ def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path) -> Itera
                 processes=True,
                 dashboard_address=":0",  # a free port: no "port 8787 is already in use" warning
                 scheduler_kwargs={"local_directory": scratch},
-                local_directory=scratch if scratch_is_temporary(engine, options) else options.local_directory,
+                local_directory=options.local_directory or scratch,
             ) as cluster:
                 yield cluster
             return
