@@ -1,6 +1,8 @@
 """The README documents every YAML key and every metric the code produces."""
 from pathlib import Path
 
+import pytest
+
 from experiments.keyref import END, START, render
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -17,3 +19,45 @@ def test_every_sequence_metric_is_documented():
     scorer = SequenceScorer(1, 3, ((0,), (1,)), length_threshold=[1])
     for name in scorer.result():
         assert f"| `{name}` |" in README, name
+
+
+def _readme_numbers():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "readme_numbers.py"
+    spec = importlib.util.spec_from_file_location("readme_numbers", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_measured_table_is_rendered_from_the_committed_runs():
+    import json
+
+    tool = _readme_numbers()
+    numbers = json.loads(tool.NUMBERS.read_text())
+    # every measurement the table uses was run with the config and overrides the tool names today
+    assert {k: (v["config"], v["overrides"]) for k, v in numbers["measurements"].items()} == \
+        {k: (c, list(o)) for k, (c, o) in tool.MEASUREMENTS.items()}
+    section = README.split(tool.START, 1)[1].split(tool.END, 1)[0].strip()
+    assert section == tool.render(numbers).strip(), "run: python tools/readme_numbers.py --write"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["embedded_reber_16", "reber"])
+def test_committed_readme_numbers_are_what_the_code_gives_today(name, tmp_path):
+    """The cheapest table entries, re-run: a change that moves a metric must re-make the table."""
+    import json
+
+    import numpy as np
+
+    tool = _readme_numbers()
+    committed = json.loads(tool.NUMBERS.read_text())["measurements"][name]["metrics"]
+    fresh = tool.measure([name])[name]["metrics"]
+    for phase, block in committed.items():
+        for metric, value in block.items():
+            if metric == "per_replica":
+                continue
+            got = fresh[phase][metric]
+            assert (value is None) == (got is None) and (value is None or np.isclose(got, value, rtol=1e-6)), \
+                f"{phase}.{metric}: committed {value}, now {got}: run python tools/readme_numbers.py"
