@@ -85,7 +85,8 @@ def _validate(args) -> int:
 
 def _run(args) -> int:
     from experiments.config import ConfigError, load
-    from experiments.runner import OutputDirError, RunFailed, default_out_dir, run_spec
+    from experiments.rundir import OutputDirError
+    from experiments.runner import RunFailed, default_out_dir, run_spec
 
     try:
         spec = load(args.config, args.overrides)

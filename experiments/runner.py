@@ -6,25 +6,21 @@ failed, ``error.txt`` with the traceback.
 """
 from __future__ import annotations
 
-import json
-import os
-import platform
 import socket
-import subprocess
 import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib import import_module, metadata
+from importlib import import_module
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from experiments.config import ExperimentSpec
 from experiments.metrics import cross_phase, summarize
 from experiments.recording import Recorder
+from experiments.rundir import git_info, prepare_out_dir, versions, write_atomic, write_json
 
 # family of a world kind -> "module:function" running one phase of that family
 PHASE_RUNNERS = {
@@ -32,10 +28,6 @@ PHASE_RUNNERS = {
     "closed_loop": "experiments.closed_loop:run_closed_phase_ctx",
     "distal_reward": "experiments.distal_reward:run_distal_reward_phase_ctx",
 }
-
-
-class OutputDirError(ValueError):
-    """The output directory cannot be used (exists and is not empty, or is not writable)."""
 
 
 class RunFailed(RuntimeError):
@@ -80,21 +72,6 @@ class RunContext:
 def default_out_dir(spec: ExperimentSpec, root: str | Path = "runs") -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path(root) / f"{spec.name}-{stamp}-s{spec.seed}"
-
-
-def prepare_out_dir(out_dir: str | Path) -> Path:
-    """Create ``out_dir`` (must be absent or empty). Raises :class:`OutputDirError` if unusable."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
-        raise OutputDirError(f"{out_dir}: output directory exists and is not empty (refusing to overwrite)")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputDirError(f"{out_dir}: output directory is not writable: {exc.strerror or exc}") from None
-    return out_dir
 
 
 def run_spec(spec: ExperimentSpec, out_dir: str | Path, quiet: bool = False, plots: bool = True,
@@ -162,51 +139,3 @@ def _plot(out_dir: Path, quiet: bool) -> None:
     except Exception as exc:  # the run's results are already safe on disk
         if not quiet:
             print(f"warning: plotting failed: {exc} (run `neurosteer plot {out_dir}` to retry)", file=sys.stderr)
-
-
-# ---------------------------------------------------------------------------------------------
-# provenance and atomic files
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    write_atomic(path, json.dumps(data, indent=2, allow_nan=False, default=_json_default) + "\n")
-
-
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-def git_info() -> dict:
-    """Git hash of the code that ran, and whether the tree had uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
-        return {"hash": "unknown", "dirty": None}
-    if head.returncode != 0:
-        return {"hash": "unknown", "dirty": None}
-    return {"hash": head.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
-
-
-def versions(spiking: bool) -> dict:
-    out = {"python": platform.python_version()}
-    names = ["neurosteer", "numpy", "scipy", "pydantic", "h5py", "pyyaml"] + (["brian2", "cython"] if spiking else [])
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out

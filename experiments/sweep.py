@@ -22,12 +22,12 @@ import csv
 import io
 import json
 import queue
-import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from experiments.rundir import write_atomic
 from experiments.sweep_spec import (
     SEED_KEY, Run, Sweep, SweepError, expand, format_override, load_cluster_profile, load_sweep, resolve,
 )
@@ -36,12 +36,6 @@ from experiments.sweep_task import TMP_DIR, execute_run, is_finished
 MANIFEST = "sweep.json"
 RESULTS = "results.csv"
 REFRESH_S = 0.5  # how often the progress bar refreshes its running count while no run finishes
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _print_problems(problems: list[str]) -> None:
@@ -134,7 +128,7 @@ def run_sweep(
             (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(shutil.SameFileError):
                 shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
-            _write_atomic(sweep_dir / MANIFEST, json.dumps(manifest, indent=1))
+            write_atomic(sweep_dir / MANIFEST, json.dumps(manifest, indent=1))
             say(f"sweep {sweep.path}: {len(runs)} runs, {len(runs) - len(jobs)} already done -> {sweep_dir}")
             link = dashboard_link(client) if client is not None else None
             if link:
@@ -339,5 +333,5 @@ def write_results(sweep_dir: Path) -> Path:
     writer.writeheader()
     writer.writerows(rows)
     path = sweep_dir / RESULTS
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path

@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     parser.add_argument("--write", action="store_true", help="only re-render the README table from the JSON")
     args = parser.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    from experiments.runner import git_info
+    from experiments.rundir import git_info
 
     numbers = json.loads(NUMBERS.read_text()) if NUMBERS.exists() else {"measurements": {}}
     if not args.write:
