@@ -1,7 +1,7 @@
 """Behaviour check for refactors: every shipped config at a small size, metrics before vs after.
 
-    python tools/metrics_snapshot.py snapshot DIR             # run every config small, DIR/<name>.json
-    python tools/metrics_snapshot.py compare BEFORE AFTER      # exit 1 if any metrics differ
+    python tools/metrics_snapshot.py snapshot DIR [--only language/reber ...]   # DIR/<dir>__<name>.json
+    python tools/metrics_snapshot.py compare BEFORE AFTER [--partial]            # exit 1 if any differ
 
 Each config in configs/language/ and configs/steering/ runs with the overrides in :data:`SMALL`
 (a few dozen strings or trials, a small cortex), so the whole snapshot takes a few minutes on
@@ -46,7 +46,7 @@ SMALL: dict[str, list[str]] = {
 }
 
 
-def snapshot(out: Path) -> None:
+def snapshot(out: Path, only: list[str] | None = None) -> None:
     """Run every shipped config with its :data:`SMALL` overrides; write ``out/<dir>__<name>.json``."""
     import experiments
 
@@ -57,6 +57,8 @@ def snapshot(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name, overrides in SMALL.items():
+            if only and name not in only:
+                continue
             print(f"[snapshot] {name}", file=sys.stderr, flush=True)
             result = experiments.run(ROOT / "configs" / f"{name}.yaml", overrides, out=Path(tmp) / name.replace("/", "__"),
                                      quiet=True, plots=False)
@@ -78,14 +80,15 @@ def _differences(a, b, tol: float, path: str = "") -> list[str]:
     return [] if a == b else [f"{path.rstrip('.')}: {a!r} -> {b!r}"]
 
 
-def compare(before: Path, after: Path) -> int:
-    """Print every metric that differs (beyond the spiking tolerance); 1 if any does."""
+def compare(before: Path, after: Path, partial: bool = False) -> int:
+    """Print every metric that differs (beyond the spiking tolerance); 1 if any does (or if a
+    config of ``before`` is missing in ``after``, unless ``partial``)."""
     bad = 0
     for path in sorted(before.glob("*.json")):
         other = after / path.name
         if not other.exists():
             print(f"{path.stem}: missing in {after}")
-            bad += 1
+            bad += not partial
             continue
         a, b = json.loads(path.read_text()), json.loads(other.read_text())
         diffs = _differences(a["metrics"], b["metrics"], SPIKING_ABS if a["backend"] == "spiking" else 0.0)
@@ -100,15 +103,18 @@ def main(argv=None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("snapshot").add_argument("out", type=Path)
+    snap = sub.add_parser("snapshot")
+    snap.add_argument("out", type=Path)
+    snap.add_argument("--only", nargs="+", choices=sorted(SMALL), help="run only these configs")
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
+    cmp_.add_argument("--partial", action="store_true", help="configs missing in AFTER are not a failure")
     args = parser.parse_args(argv)
     if args.cmd == "snapshot":
-        snapshot(args.out)
+        snapshot(args.out, args.only)
         return 0
-    return compare(args.before, args.after)
+    return compare(args.before, args.after, args.partial)
 
 
 if __name__ == "__main__":
