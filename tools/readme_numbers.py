@@ -64,7 +64,7 @@ def _rows(m: dict) -> list[tuple[str, str, str]]:
     ts, dv, ss = m["train_and_shift"], m["diversity"], m["superstimulus"]
     tsp, iz = m["train_and_shift_spiking"], m["izhikevich2007"]["train"]
     cp = ts["cue_conflict_plastic"]
-    n_rec = sum(v or 0 for v in cp["per_replica"]["recovered"])
+    n_rec = int(sum(v or 0 for v in cp["per_replica"]["recovered"]))
     n_rep = len(cp["per_replica"]["recovered"])
     gap0, gap = ts["cue_conflict"]["steering_gap"], dv["cue_conflict"]["steering_gap"]
     spk = " / ".join(_f(er(f"embedded_reber_spiking_{n}")) for n in (100, 200, 400, 800))
