@@ -1,8 +1,11 @@
-"""The contract between a cortex backend and the rest of the system.
+"""The contract between a cortex model and the rest of the system: ``Cortex``, its outputs, modulators.
 
-A cortex is one generic learning algorithm. Every backend (rate: numpy; spiking: Brian2) carries a
-leading *replica* axis of size K: replica k is an independent network built from its own seed, so K
-seeds run as one batched network. Nothing here imports numpy-heavy backends or Brian2.
+A cortex is one generic learning algorithm. Every model (``rate``: numpy reservoir / e-prop;
+``spiking``: Brian2 LIF / Izhikevich 2007; ``control``: the linear control) carries a leading
+*replica* axis of size K: replica k is an independent network built from its own seed, so K seeds
+run as one batched network. A model produces features and state; the learning every model shares
+(the online predictor, the closed-loop learner) lives in ``cortex.learning``. Nothing here imports
+numpy-heavy backends or Brian2.
 
 Two ways to drive a cortex:
 
@@ -12,6 +15,10 @@ Two ways to drive a cortex:
 * ``run(steps, exchange)``: closed loop. The cortex owns the clock and calls ``exchange`` once per
   environment step with its output; ``exchange`` returns the next input and the modulators
   (dopamine, supervisory errors) that the subcortex computed.
+
+Everything a caller reads is declared on :class:`Cortex` (clock, units, traces, the simulate-ahead
+hook); :class:`CortexBase` holds the defaults. What a codegen target cannot run is declared once,
+in ``cortex.spiking.params.TARGET_LIMITS``.
 """
 from __future__ import annotations
 
@@ -89,14 +96,21 @@ ExchangeFn = Callable[[int, CortexOutput], Exchange]
 
 @runtime_checkable
 class Cortex(Protocol):
-    """Interface every backend implements. Shapes carry the replica axis K first."""
+    """Interface every model implements; everything a caller reads is declared here. Shapes carry
+    the replica axis K first. :class:`CortexBase` gives the defaults of the optional parts."""
 
     n_replicas: int
     n_inputs: int
-    #: names of the traces this backend can record (e.g. "activity", "spikes", "v")
-    probes: tuple[str, ...]
     #: codegen target or "numpy"; recorded in meta.json
     target: str
+    #: physical length of one step (ms); None where time is counted in steps only (rate, control)
+    step_ms: float | None
+    #: units of ``CortexOutput.activity`` / ``SequenceOutput.activity``
+    activity_units: str
+    #: (units, description) of every trace handed out by :meth:`traces` / ``SequenceOutput.extra``
+    trace_info: dict[str, tuple[str, str]]
+    #: True where the target simulates the whole open-loop input at once (see :meth:`simulate_ahead`)
+    wants_input_ahead: bool
 
     def reset(self, seeds: Sequence[int]) -> None:
         """(Re)build all state from one seed per replica."""
@@ -110,6 +124,33 @@ class Cortex(Protocol):
 
     def run(self, steps: int, exchange: ExchangeFn, first_inputs: np.ndarray) -> None:
         """Closed loop for ``steps`` environment steps, calling ``exchange`` once per step."""
+
+    def traces(self) -> dict[str, np.ndarray]:
+        """Closed-loop traces kept since the last call (keys in ``trace_info``); the caller takes them."""
+
+    def simulate_ahead(self, phases: Sequence[tuple[bool, Sequence[tuple[np.ndarray, np.ndarray]]]]) -> dict:
+        """Where ``wants_input_ahead``: simulate every phase's ``(plastic, [(inputs, active), ...])``
+        blocks at once, before the first ``run_sequence``, which then gets the same blocks in order.
+        Returns timings (s)."""
+
+
+class CortexBase:
+    """Defaults of the optional parts of :class:`Cortex`, for models to inherit: numpy target, no
+    physical clock, dimensionless activity, no traces of their own, nothing simulated ahead."""
+
+    target: str = "numpy"
+    step_ms: float | None = None
+    activity_units: str = "1"
+    trace_info: dict[str, tuple[str, str]] = {}
+    wants_input_ahead: bool = False
+
+    def traces(self) -> dict[str, np.ndarray]:
+        """No traces beyond ``CortexOutput``: an empty dict."""
+        return {}
+
+    def simulate_ahead(self, phases) -> dict:
+        """Only targets that simulate ahead (``wants_input_ahead``) implement this."""
+        raise NotImplementedError(f"{type(self).__name__} runs step by step; it does not simulate ahead")
 
 
 class NumericalError(FloatingPointError):

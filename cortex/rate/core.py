@@ -1,13 +1,14 @@
-"""The rate cortex: leaky tanh units with a spread of time constants and an online predictive readout.
+"""The rate cortex: leaky tanh units with a spread of time constants, whose features feed the
+shared online learning of ``cortex.learning``.
 
 This class is the ``reservoir`` model: W, U and b stay as drawn; the readout (and, in closed loop,
-the three-factor heads) learn. ``cortex.rate.eprop`` subclasses it to make W and U plastic.
+the three-factor heads) learn. ``cortex.rate.eprop`` subclasses it to make W and U plastic through
+the ``on_learn`` hook of the shared predictor. ``cortex.rate.reservoir`` draws the weights.
 
-Clock and learning. After input x_t the state gives features f_t = [r_t, x_t, 1] and a prediction
-of x_{t+1}; when x_{t+1} arrives (the next active step of that replica) the pair (f_t, x_{t+1})
-is learned. Steps are processed in blocks of ``block_steps``: the recurrence runs step by step,
-then the block's pairs are learned with matrix-matrix products. Open loop, RLS predictions equal
-those of step-by-step RLS (see ``cortex.readout``). Closed loop, the next input is only known after
+Features f_t = [r_t, x_t, 1]. Steps are processed in blocks of ``block_steps``: the recurrence runs
+step by step, then ``cortex.learning.OnlinePredictor`` learns the block's pairs with matrix-matrix
+products. Open loop, RLS predictions equal those of step-by-step RLS (see ``cortex.readout``).
+Closed loop (``cortex.learning.ClosedLoopLearner``), the next input is only known after
 ``exchange`` returns, so predictions within a block use the weights from the block start.
 
 NaN/Inf: the state is checked once per block (one reduction); if it is not finite the block is
@@ -16,14 +17,14 @@ Steps are counted from ``reset``; padding steps count too.
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse
 
-from cortex.base import CortexOutput, ExchangeFn, NumericalError, SequenceOutput, nonfinite_replicas
+from cortex.base import CortexBase, ExchangeFn, NumericalError, SequenceOutput, nonfinite_replicas
 from cortex.encoding import one_hot
+from cortex.learning import ClosedLoopLearner, OnlinePredictor, last_active
 from cortex.rate import reservoir as rsv
 from cortex.rate.params import RateParams
 from cortex.readout import make_readout
@@ -35,30 +36,13 @@ STATE = "state v (unit potentials)"   # what a NumericalError of the dynamics na
 SPARSE_DENSITY = 0.3
 
 
-def next_active(active: np.ndarray) -> np.ndarray:
-    """(K, T) index of the first active step strictly after t, or T where there is none."""
-    k, t = active.shape
-    idx = np.where(active, np.arange(t), t)
-    after = np.full((k, t), t)
-    after[:, :-1] = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1][:, 1:]
-    return after
-
-
-def last_active(active: np.ndarray) -> np.ndarray:
-    """(K, T) index of the last active step at or before t, or -1 where there is none."""
-    return np.maximum.accumulate(np.where(active, np.arange(active.shape[1]), -1), axis=1)
-
-
-class RateCortex:
+class RateCortex(CortexBase):
     """Reservoir rate cortex; implements ``cortex.base.Cortex``. Call ``reset(seeds)`` first.
 
     params: RateParams; n_inputs: input vector size (alphabet size for symbol streams);
     n_replicas: K; sample_units: how many units ``activity`` reports (evenly spaced, so every
     time-constant group is sampled); signals / n_actions: enable the three-factor heads.
     """
-
-    target = "numpy"
-    probes = ("activity",)
 
     def __init__(self, params: RateParams, n_inputs: int, n_replicas: int, sample_units: int,
                  signals: tuple[str, ...] = (), n_actions: int = 0):
@@ -96,11 +80,10 @@ class RateCortex:
         self._x = np.zeros((k, self.n_inputs), dt)
         self._buf = np.empty((k, p.block_steps, self.n_features), dt)
         self._buf[..., -1] = 1.0  # constant bias feature
-        self._pending = np.zeros((k, self.n_features), dt)
-        self._pending_ok = np.zeros(k, bool)
-        self._last_probs = np.full((k, self.n_inputs), 1.0 / self.n_inputs, dt)
         self._step = 0
         self.readout = make_readout(p.readout, k, self.n_features, self.n_inputs, dt)
+        self.predictor = OnlinePredictor(self.readout, k, self.n_inputs, self.n_features, dt,
+                                         on_learn=self._plastic_update)
         self.heads = None
         if self.signals or self.n_actions:
             from cortex.heads import ThreeFactorHeads  # optional part: only closed-loop tasks need it
@@ -129,8 +112,8 @@ class RateCortex:
     def set_plasticity(self, on: bool) -> None:
         """Switch all learning on or off; a pair whose target arrives while off is never learned."""
         self._plastic = bool(on)
-        if not on:
-            self._pending_ok[:] = False
+        if not on and self.readout is not None:
+            self.predictor.forget_pending()
 
     def _ready(self) -> None:
         if self.readout is None:
@@ -198,33 +181,6 @@ class RateCortex:
     def _plastic_update(self, feats, raw, targets, known, j0: int) -> None:
         """Hook for plastic recurrent weights (e-prop); a fixed reservoir learns nothing here."""
 
-    def _learn_block(self, feats, targets, known, step0: int, j0: int) -> np.ndarray:
-        """Learn rows (feature t, next input) of one block; returns the a-priori predictions."""
-        try:
-            raw = self.readout.learn(feats, targets, known)
-        except NumericalError as err:  # row j is learned when its target arrives: step j + 1
-            raise NumericalError(step0 + err.step + 1, err.where, err.replicas) from None
-        self._plastic_update(feats, raw, targets, known, j0)
-        return raw
-
-    def _learn_pending(self, inputs: np.ndarray, active: np.ndarray) -> None:
-        """Learn the last row of the previous call, whose target is this call's first input."""
-        ok = self._pending_ok & active.any(axis=1)
-        if not ok.any():
-            return
-        first = np.argmax(active, axis=1)
-        target = one_hot(inputs[np.arange(self.n_replicas), first], self.n_inputs, self.dtype)
-        try:
-            self.readout.learn(self._pending[:, None], target[:, None], ok[:, None])
-        except NumericalError as err:
-            raise NumericalError(self._step + int(first[ok].min()), err.where, err.replicas) from None
-        self._pending_ok &= ~ok
-
-    def _check_probs(self, probs: np.ndarray, step0: int) -> None:
-        if not np.isfinite(probs.sum()):
-            first = int(np.argmax(~np.isfinite(probs).all(axis=(0, 2))))
-            raise NumericalError(step0 + first, "readout prediction", nonfinite_replicas(probs[:, first]))
-
     # ------------------------------------------------------------------------------- open loop
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
         """Feed symbols (K, T) int; ``active`` (K, T) bool, False = padding (changes nothing).
@@ -238,52 +194,24 @@ class RateCortex:
         if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
             raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
         k, t_len = inputs.shape
-        n_in, blk = self.n_inputs, self.params.block_steps
         kk = np.arange(k)[:, None]
-        learn = self._plastic
-        x_held = one_hot(inputs, n_in, self.dtype)  # also validates the symbol range
-        last = last_active(active)
+        x_held = one_hot(inputs, self.n_inputs, self.dtype)  # also validates the symbol range
         if not active.all():  # a padding step keeps the last active input
+            last = last_active(active)
             fill = np.where((last >= 0)[..., None], x_held[kk, np.maximum(last, 0)], self._x[:, None])
             x_held = np.where(active[..., None], x_held, fill)
-        if learn:
-            self._learn_pending(inputs, active)
-        nxt = next_active(active)
-        probs = np.empty((k, t_len, n_in), self.dtype)
         activity = np.empty((k, t_len, len(self.sample)), self.dtype)
-        for s in range(0, t_len, blk):
-            e = min(t_len, s + blk)
-            on = active[:, s:e]
+        step0 = self._step
+
+        def features(s: int, e: int) -> np.ndarray:
             drive = self._Ua[kk, inputs[:, s:e]] + self._ba[:, None]
-            feats = self._advance(drive, x_held[:, s:e], on, 0, self._step + s)
+            feats = self._advance(drive, x_held[:, s:e], active[:, s:e], 0, step0 + s)
             activity[:, s:e] = feats[:, :, self.sample]
-            known = on & (nxt[:, s:e] < t_len) if learn else np.zeros_like(on)
-            if known.any():
-                targets = one_hot(inputs[kk, np.minimum(nxt[:, s:e], t_len - 1)], n_in, self.dtype)
-                raw = self._learn_block(feats, targets, known, self._step + s, 0)
-                hold = on & ~known  # last active row of a replica: predicted with the newest weights
-                if hold.any():
-                    raw = np.where(hold[..., None], self.readout.predict(feats), raw)
-            else:
-                raw = self.readout.predict(feats)
-            probs[:, s:e] = self.readout.distribution(raw)
-            self._check_probs(probs[:, s:e], self._step + s)
-            if learn:
-                self._hold_pending(feats, on & (nxt[:, s:e] >= t_len))
-        if not active.all():
-            fill = np.where((last >= 0)[..., None], probs[kk, np.maximum(last, 0)], self._last_probs[:, None])
-            probs = np.where(active[..., None], probs, fill)
-        self._last_probs = probs[:, -1].copy()
+            return feats
+
+        probs = self.predictor.run(inputs, active, self._plastic, step0, self.params.block_steps, features)
         self._step += t_len
         return SequenceOutput(probs=probs, activity=activity)
-
-    def _hold_pending(self, feats: np.ndarray, rows: np.ndarray) -> None:
-        """Keep the features of each replica's last active step; its target comes next call."""
-        has = rows.any(axis=1)
-        if has.any():
-            j = np.argmax(rows, axis=1)
-            self._pending[has] = feats[np.flatnonzero(has), j[has]]
-            self._pending_ok |= has
 
     # ----------------------------------------------------------------------------- closed loop
     def run(self, steps: int, exchange: ExchangeFn, first_inputs: np.ndarray) -> None:
@@ -294,35 +222,18 @@ class RateCortex:
         for the rest of this call; ``ex.modulators.plastic`` gates learning per replica.
         """
         self._ready()
-        k, n_in, blk = self.n_replicas, self.n_inputs, self.params.block_steps
+        k, n_in = self.n_replicas, self.n_inputs
         x = np.asarray(first_inputs, self.dtype).reshape(k, n_in)
-        frozen = np.zeros(k, bool)
-        self._pending_ok[:] = False
-        targets = np.zeros((k, blk, n_in), self.dtype)
-        known = np.zeros((k, blk), bool)
-        j = 0
+        loop = ClosedLoopLearner(self.predictor, self.heads, self._plastic, k, self.n_features,
+                                 self.params.block_steps, self._step)
         for t in range(steps):
-            on = ~frozen
+            on = loop.running
             x = np.where(on[:, None], x, self._x)
             drive = np.matmul(x[:, None, :], self._Ua) + self._ba[:, None]
-            feats = self._advance(drive, x[:, None], on[:, None], j, self._step)[:, 0]
-            raw = self.readout.predict(feats)
-            self._check_probs(raw[:, None], self._step)
-            out = CortexOutput(next_input=self.readout.distribution(raw), activity=feats[:, self.sample].copy())
-            if self.heads is not None:
-                out.assessments, out.value, out.action_prefs = self.heads.forward(feats.copy())
+            feats = self._advance(drive, x[:, None], on[:, None], loop.row, loop.step)[:, 0]
+            out = loop.output(feats, feats.copy(), feats[:, self.sample].copy())
             ex = exchange(t, out)
-            done = np.asarray(ex.done, bool)
-            gate = np.asarray(ex.modulators.plastic, bool) & on & self._plastic
-            if self.heads is not None:
-                self.heads.learn(feats.copy(), dataclasses.replace(ex.modulators, plastic=gate), ex.action)
-            targets[:, j] = ex.inputs
-            known[:, j] = gate & ~done  # a finished episode's next input is not a consequence
-            self._step += 1
-            j += 1
-            if j == blk or t == steps - 1:
-                if known[:, :j].any():
-                    self._learn_block(self._buf[:, :j], targets[:, :j], known[:, :j], self._step - j, 0)
-                j = 0
-            frozen |= done
+            loop.answer(ex, feats, feats.copy())
             x = np.asarray(ex.inputs, self.dtype)
+        loop.finish()
+        self._step = loop.step
