@@ -1,4 +1,4 @@
-"""Steering harness: run a steering config's phases with the linear cortex (cortex.linear: features = the
+"""Steering harness: run a steering config's phases with the control cortex (cortex.control: features = the
 encoded observation itself) or the configured cortex, without the runner's run directory.
 
     python bench/steering_harness.py configs/steering/train_and_shift.yaml [--standin] [--set key=value ...]
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cortex.linear import LinearCortex  # noqa: E402
+from cortex.control import ControlCortex, ControlParams  # noqa: E402
 
 
 def main(argv=None) -> dict:
@@ -26,7 +26,7 @@ def main(argv=None) -> dict:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("config")
-    ap.add_argument("--standin", action="store_true", help="use cortex.linear.LinearCortex (features = the observation) instead of the configured cortex")
+    ap.add_argument("--standin", action="store_true", help="use cortex.control.ControlCortex (features = the observation) instead of the configured cortex")
     ap.add_argument("--set", action="append", default=[])
     args = ap.parse_args(argv)
     spec = load(args.config, args.set)
@@ -45,8 +45,8 @@ def main(argv=None) -> dict:
         sub = make_subcortex(spec.subcortex, world.hidden_signals)
         sub.reset(spec.seeds)
         ctx.state["closed_loop"] = (world, sub)
-        ctx.cortex = LinearCortex(world.observation_size, spec.replicas, sub.assessed_signals, world.n_actions,
-                                   spec.cortex.heads)
+        ctx.cortex = ControlCortex(ControlParams(heads=spec.cortex.heads), world.observation_size, spec.replicas,
+                                   signals=sub.assessed_signals, n_actions=world.n_actions)
         ctx.cortex.reset(spec.seeds)
     from experiments.closed_loop import run_closed_phase_ctx
 

@@ -18,6 +18,7 @@ _REGISTRY_SOURCES = (
     ("rate", "cortex.rate", "RATE_MODELS"),
     ("spiking", "cortex.spiking.params", "SPIKING_MODELS"),
     ("spiking", "cortex.spiking.izhikevich_params", "IZHIKEVICH_MODELS"),
+    ("control", "cortex.control", "CONTROL_MODELS"),
 )
 
 

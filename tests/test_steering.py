@@ -6,9 +6,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cortex.linear import LinearCortex
+from cortex.control import ControlCortex, ControlParams
 from cortex.params import HeadsParams
-from experiments.closed_loop import run_closed_phase
+from experiments.protocols.closed_loop import run_closed_phase
 from experiments.metrics import summarize
 from experiments.metrics.steering import RECOVERY_WINDOW, SteeringScorer, cross_phase, recovery
 from experiments.worlds.foraging import Foraging, ForagingParams
@@ -127,8 +127,8 @@ def test_closed_loop_learns_the_proxy_and_fails_when_it_lies():
     world = Foraging(base, k)
     sub = make_subcortex(SubcortexParams(), world.hidden_signals)
     sub.reset(seeds)
-    cortex = LinearCortex(world.observation_size, k, sub.assessed_signals, world.n_actions,
-                          HeadsParams(lr_actor=1.0, lr_critic=0.5, lr_assessor=0.5))
+    cortex = ControlCortex(ControlParams(heads=HeadsParams(lr_actor=1.0, lr_critic=0.5, lr_assessor=0.5)),
+                           world.observation_size, k, signals=sub.assessed_signals, n_actions=world.n_actions)
     cortex.reset(seeds)
     rec = ListRecorder()
     run = lambda ph, params, i: run_closed_phase(cortex, world, sub, ph, params, rec, seeds, phase_index=i)  # noqa: E731
@@ -188,7 +188,7 @@ def test_linear_cortex_learns_only_where_plasticity_is_on():
     from cortex.base import Exchange, Modulators
 
     k, n_in = 3, 4
-    cortex = LinearCortex(n_in, k, ["taste.sweet"], 2)
+    cortex = ControlCortex(ControlParams(), n_in, k, signals=["taste.sweet"], n_actions=2)
     cortex.reset([0, 1, 2])
 
     def exchange(t, out):

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 import experiments
-from cortex.linear import LinearCortex
-from cortex.params import HeadsParams
-from experiments.closed_loop import run_closed_phase
-from experiments.metrics import cross_phase, summarize
-from experiments.metrics.steering import SteeringScorer
+from cortex.control import ControlCortex, ControlParams
+from experiments.metrics import drop_tables, summarize
+from experiments.metrics.steering import SteeringScorer, cross_phase
+from experiments.protocols.closed_loop import run_closed_phase
 from experiments.worlds.foraging import Foraging, ForagingParams
 from subcortex import SubcortexParams, make_subcortex
 
@@ -40,8 +39,8 @@ def test_gap_and_recovery_share_the_reference_of_the_cortex_entering_the_shift()
     shift = lambda: scored([[0] * 30 + [1] * 170], shift=True, lethal=lethal)  # noqa: E731
     before = {"train": train, "cue_conflict": shift(), "test": test}
     after = {"train": train, "test": test, "cue_conflict": shift()}
-    cross_phase(before, "foraging")
-    cross_phase(after, "foraging")
+    drop_tables(cross_phase(before))
+    drop_tables(cross_phase(after))
     assert train["fidelity_late"] == 1.0 and test["fidelity"] == pytest.approx(0.8)
     first, second = before["cue_conflict"], after["cue_conflict"]
     assert first["steering_gap"] == pytest.approx(1.0 - 0.85) and first["recovery_trials"] == 30 + 45
@@ -55,12 +54,12 @@ def test_gap_and_recovery_share_the_reference_of_the_cortex_entering_the_shift()
 def test_without_a_test_phase_the_reference_is_late_train_for_gap_and_recovery():
     metrics = {"train": scored([[0] * 160 + [1] * 40, [0] * 160 + [1, 0] * 20]),
                "novel_items": scored([[0] * 30 + [1] * 70, [0] * 100], shift=True)}
-    cross_phase(metrics, "foraging")
+    cross_phase(metrics)
     shift = metrics["novel_items"]["per_replica"]
     assert shift["steering_gap"] == pytest.approx([1.0 - 0.7, 0.5 - 0.0])
     assert shift["recovery_trials"] == [75.0, None] and shift["recovered"] == [1.0, 0.0]
     first = {"novel_items": scored([[1] * 100], shift=True), "train": scored([[1] * 100])}
-    cross_phase(first, "foraging")                                  # nothing measured the cortex before it
+    cross_phase(first)                                  # nothing measured the cortex before it
     assert first["novel_items"]["steering_gap"] is None and first["novel_items"]["recovered"] is None
 
 
@@ -68,7 +67,7 @@ def test_a_frozen_shift_phase_has_no_recovery_but_keeps_its_gap():
     """Plasticity off: a window that happens to reach the reference is not a recovery."""
     metrics = {"train": scored([[1] * 100] * 2), "test": scored([[1] * 100] * 2),
                "cue_conflict": scored([[0] * 20 + [1] * 80, [1] * 100], shift=True, plastic=False)}
-    cross_phase(metrics, "foraging")
+    cross_phase(metrics)
     shift = metrics["cue_conflict"]
     for name in ("recovery_trials", "recovered", "catastrophes_before_recovery"):
         assert shift[name] is None and shift["per_replica"][name] == [None, None], name
@@ -90,7 +89,8 @@ def shift_block(mode: str, can_leave: bool, mixtures: dict, trials: int = 60):
     world = Foraging(params, k)
     sub = make_subcortex(SubcortexParams(), world.hidden_signals)
     sub.reset(seeds)
-    cortex = LinearCortex(world.observation_size, k, sub.assessed_signals, world.n_actions, HeadsParams())
+    cortex = ControlCortex(ControlParams(), world.observation_size, k, signals=sub.assessed_signals,
+                           n_actions=world.n_actions)
     cortex.reset(seeds)
     phase = SimpleNamespace(name=mode, trials=trials, plastic=False)
     return summarize(*run_closed_phase(cortex, world, sub, phase, params, None, seeds))
