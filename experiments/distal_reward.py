@@ -1,4 +1,5 @@
-"""Distal-reward experiment (Izhikevich 2007): the world + subcortex side, and the phase runner.
+"""Distal-reward experiment (Izhikevich 2007): the world + subcortex side, and the session that
+runs its phases (driven, phase after phase, by ``experiments.protocols.distal_reward``).
 
 The cortex (a spiking network) reports, every 1 ms, when the two neurons of one tagged synapse
 last fired. The innate rule here knows nothing else of the cortex: when the postsynaptic neuron
@@ -158,24 +159,3 @@ def run_distal_reward_phase(cortex_params: IzhikevichParams, world_params: Any, 
         session = DistalRewardSession(cortex_params, world_params, seeds, sample_units=sample_units)
     return session.run_phase(phase, recorder, progress)
 
-
-def run_distal_reward_phase_ctx(ctx: Any, phase: Any) -> tuple[dict[str, np.ndarray], dict, int]:
-    """Entry point of the lead's runner: (per-replica metrics, chance levels (none), 1 ms steps).
-
-    The session (network + reward rule) lives in ``ctx.state`` so that phases continue each other;
-    a phase's world variant, if any, sets the reward rule's parameters.
-    """
-    spec = ctx.spec
-    world = spec.world.variant(phase.variant)
-    session = ctx.state.get("distal_reward")
-    if session is None:
-        session = DistalRewardSession(spec.cortex, world, ctx.seeds, sample_units=spec.recording.sample_units)
-        ctx.state["distal_reward"] = session
-    steps = int(round(phase.duration_s * 1000))
-    ctx.recorder.phase(phase.name, kind="distal_reward", start_step=ctx.start_step, plastic=phase.plastic,
-                       variant=phase.variant, step_ms=1.0)
-    with ctx.progress(int(np.ceil(phase.duration_s)), phase.name, unit="s") as bar:
-        metrics = session.run_phase(phase, ctx.recorder, lambda done, total: bar.update(int(done) - bar.n),
-                                    world_params=world)
-    ctx.state["target"] = session.network.target
-    return metrics, {}, steps

@@ -1,4 +1,9 @@
-"""The thin runner: build the parts a spec names, run its phases, save the run directory.
+"""The thin runner: build the protocol of the spec's experiment family, run its phases, save.
+
+The protocol (``experiments.protocols.PROTOCOLS``, keyed by the world's family) builds the parts
+the spec names, runs each phase and adds the metrics that compare phases; the runner only shows
+progress, summarises each phase's per-replica metrics (``experiments.metrics.summarize``) and
+writes the run directory (``experiments.rundir``).
 
 A run directory holds ``config.yaml`` (resolved), ``meta.json``, ``traces.h5``, ``metrics.json``
 (written last and atomically: its presence means the run finished), ``plots/`` and, if the run
@@ -10,24 +15,18 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import import_module
 from pathlib import Path
 
 import yaml
 
 from experiments.config import ExperimentSpec
-from experiments.metrics import cross_phase, summarize
+from experiments.metrics import drop_tables, summarize
+from experiments.protocols import PROTOCOLS
 from experiments.recording import Recorder
 from experiments.rundir import git_info, prepare_out_dir, versions, write_atomic, write_json
-
-# family of a world kind -> "module:function" running one phase of that family
-PHASE_RUNNERS = {
-    "sequence": "experiments.sequence_phase:run_sequence_phase",
-    "closed_loop": "experiments.closed_loop:run_closed_phase_ctx",
-    "distal_reward": "experiments.distal_reward:run_distal_reward_phase_ctx",
-}
+from experiments.worlds import WORLDS
 
 
 class RunFailed(RuntimeError):
@@ -45,28 +44,6 @@ class RunResult:
     run_dir: Path
     metrics: dict
     meta: dict
-
-
-@dataclass
-class RunContext:
-    """Everything a phase runner needs; ``state`` carries facts across phases (e.g. the longest
-    training string per replica, for length generalisation)."""
-
-    spec: ExperimentSpec
-    recorder: Recorder
-    seeds: list[int]
-    quiet: bool
-    cortex: object = None
-    state: dict = field(default_factory=dict)
-    phase_index: int = 0
-    start_step: int = 0
-
-    def progress(self, total: int, desc: str, unit: str = "strings"):
-        """A progress bar over ``total`` units of a phase (silent with ``quiet``)."""
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, disable=self.quiet, leave=False, dynamic_ncols=True,
-                    mininterval=0.5, file=sys.stderr)
 
 
 def default_out_dir(spec: ExperimentSpec, root: str | Path = "runs") -> Path:
@@ -109,23 +86,23 @@ def run_spec(spec: ExperimentSpec, out_dir: str | Path, quiet: bool = False, plo
 
 
 def _run_phases(spec: ExperimentSpec, recorder: Recorder, quiet: bool) -> tuple[dict, str]:
-    from experiments.worlds import WORLDS
-
-    world_cls = WORLDS[spec.world.kind]
-    ctx = RunContext(spec=spec, recorder=recorder, seeds=spec.seeds, quiet=quiet)
-    module, name = PHASE_RUNNERS[world_cls.family].split(":")
-    run_phase = getattr(import_module(module), name)
     recorder.meta(backend=spec.cortex.backend, model=spec.cortex.model, world_kind=spec.world.kind)
+    protocol = PROTOCOLS[WORLDS[spec.world.kind].family](spec, recorder, _progress(quiet))
     metrics: dict = {}
-    for index, phase in enumerate(spec.phases):
-        ctx.phase_index = index
-        per_replica, chance, steps = run_phase(ctx, phase)
-        recorder.attrs(phase.name, n_steps=int(steps))
-        ctx.start_step += steps
-        metrics[phase.name] = summarize(per_replica, chance)
-    cross_phase(metrics, spec.world.kind)
-    target = getattr(ctx.cortex, "target", "numpy") if ctx.cortex is not None else ctx.state.get("target", "unknown")
-    return metrics, target
+    for phase in spec.phases:
+        result = protocol.run_phase(phase)
+        metrics[phase.name] = summarize(result.metrics, result.chance)
+    protocol.cross_phase(metrics)
+    drop_tables(metrics)
+    return metrics, protocol.target
+
+
+def _progress(quiet: bool):
+    """``progress(total, desc, unit)``: a bar over ``total`` units of a phase (silent with ``quiet``)."""
+    from tqdm.auto import tqdm
+
+    return lambda total, desc, unit: tqdm(total=total, desc=desc, unit=unit, disable=quiet, leave=False,
+                                          dynamic_ncols=True, mininterval=0.5, file=sys.stderr)
 
 
 def _plot(out_dir: Path, quiet: bool) -> None:

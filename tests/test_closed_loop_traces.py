@@ -29,7 +29,7 @@ SMALL = [f"replicas={K}", f"recording.sample_units={SAMPLE}", *(f"phases.{name}.
 
 def _run(config: str, overrides: list[str], out: Path) -> Path:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("experiments.closed_loop.CHUNK_STEPS", 16)
+        mp.setattr("experiments.protocols.closed_loop.CHUNK_STEPS", 16)
         return experiments.run(REPO / "configs" / "steering" / config, overrides, out=out).run_dir
 
 

@@ -91,16 +91,16 @@ def test_cpp_standalone_is_rejected_where_the_loop_is_closed(tmp_path, capsys, c
 
 
 def test_a_cortex_that_wants_its_input_ahead_gets_every_block_first_then_the_same_blocks():
-    """The sequence phase runner hands every phase's blocks to simulate_ahead once, then the very
+    """The sequence protocol hands every phase's blocks to simulate_ahead once, then the very
     same blocks, in order, to run_sequence (no Brian2: a recording stand-in cortex)."""
     from experiments.config import loads
+    from experiments.protocols.sequence import SequenceProtocol
     from experiments.recording import Recorder
-    from experiments.runner import RunContext
-    from experiments.sequence_phase import run_sequence_phase
     from experiments.worlds import WORLDS
 
     class Ahead:
         wants_input_ahead, n = True, 0
+        target, step_ms, activity_units, trace_info = "stand-in", None, "1", {}
 
         def __init__(self, n_symbols):
             self.n_symbols, self.ahead, self.calls = n_symbols, [], []
@@ -130,10 +130,9 @@ phases:
     with tempfile.TemporaryDirectory() as tmp:
         rec = Recorder(Path(tmp) / "t.h5", 2, 256)
         cortex = Ahead(len(WORLDS["embedded_reber"].cls(spec.world.params).symbols))
-        ctx = RunContext(spec=spec, recorder=rec, seeds=spec.seeds, quiet=True, cortex=cortex)
-        for index, phase in enumerate(spec.phases):
-            ctx.phase_index = index
-            run_sequence_phase(ctx, phase)
+        protocol = SequenceProtocol(spec, rec, cortex=cortex)
+        for phase in spec.phases:
+            protocol.run_phase(phase)
         rec.close()
     assert len(cortex.ahead) == 1
     planned = [(plastic, i, a) for plastic, blocks in cortex.ahead[0] for i, a in blocks]

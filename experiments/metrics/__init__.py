@@ -1,5 +1,8 @@
 """Metrics: per-phase scorers (``sequence``, ``steering``) and the ``metrics.json`` layout.
 
+The scorers know nothing of world kinds or families: each protocol (``experiments.protocols``)
+calls its own, and adds its own cross-phase metrics.
+
 ``metrics.json`` is keyed by phase name, then metric name. Each metric is the mean over replicas
 (``null`` where it does not apply); ``<metric>_chance`` is the same metric for a chance-level
 agent (uniform predictor / random chooser) on the phase's own stream or offers, over the same
@@ -34,8 +37,8 @@ def summarize(per_replica: dict, chance: dict | None = None) -> dict:
     """Per-replica arrays -> the phase's block in metrics.json (means, chance levels, per replica).
 
     (K,) arrays are metrics. Arrays of more dimensions are tables that a cross-phase metric needs
-    (e.g. the steering recovery tables); they are kept under ``tables`` until :func:`cross_phase`
-    consumes them. A chance level is NaN for every replica whose metric is NaN.
+    (e.g. the steering recovery tables); they are kept under ``tables`` until the protocol's
+    ``cross_phase`` has consumed them (then :func:`drop_tables`). A chance level is NaN for every replica whose metric is NaN.
     """
     metrics = {name: np.asarray(v, dtype=float) for name, v in per_replica.items() if np.ndim(v) <= 1}
     out: dict = {name: _scalar(values) for name, values in metrics.items()}
@@ -51,12 +54,8 @@ def summarize(per_replica: dict, chance: dict | None = None) -> dict:
     return out
 
 
-def cross_phase(metrics: dict, world_kind: str) -> None:
-    """Metrics that compare phases (the steering gap and recovery), added in place; the phases'
-    ``tables`` are consumed, so what remains is what metrics.json holds."""
-    if world_kind == "foraging":
-        from experiments.metrics.steering import cross_phase as steering_cross_phase
-
-        steering_cross_phase(metrics)
+def drop_tables(metrics: dict) -> None:
+    """Remove every phase's ``tables`` in place, once the protocol's cross-phase metrics have
+    consumed them, so that what remains is what metrics.json holds."""
     for block in metrics.values():
         block.pop("tables", None)

@@ -1,6 +1,11 @@
-"""One phase of a closed-loop (steering) experiment: cortex <-> world <-> subcortex.
+"""The closed-loop (steering) protocol: cortex <-> world <-> subcortex, phase after phase.
 
-The cortex owns the clock and calls ``exchange(t, out)`` once per environment step. Inside it:
+:class:`ClosedLoopProtocol` builds the world, the subcortex and the cortex once; they carry over
+from phase to phase (the subcortex's drives too), and its cross-phase step adds the steering gap
+and recovery metrics (``experiments.metrics.steering.cross_phase``).
+
+One phase (:func:`run_closed_phase`): the cortex owns the clock and calls ``exchange(t, out)``
+once per environment step. Inside it:
 
 1. the subcortex scores the consequences of the *previous* world step (taste, gut, pain) against
    the cortex's previous value and assessments: reward, dopamine, supervisory errors, reflexes;
@@ -18,7 +23,7 @@ returns, the last step's consequences are scored once more (terminal: V = 0) so 
 and fitness are complete. Traces are buffered and appended to the recorder in chunks; per trial,
 ``trials/`` holds fidelity, reward, fitness, conflict, proxy_follow (-1 outside conflict trials),
 action and item (kind index of the item taken, -1 for none; names in the phase's ``item_names``).
-A cortex that keeps traces of its own (the spiking cortex's ``traces()``: spikes, population rate,
+A cortex that keeps traces of its own (``traces()``; the spiking cortex's: spikes, population rate,
 membrane potentials, eligibility) hands them over at every flush, so they land next to the
 per-step traces under the same names as in open loop, and memory stays bounded. Every dataset
 carries ``units`` and ``description`` attributes (:data:`STEP_INFO`, :data:`TRIAL_INFO`).
@@ -27,10 +32,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from cortex.base import CortexOutput, Exchange, Modulators
+from cortex.base import Cortex, CortexOutput, Exchange, Modulators
 from cortex.encoding import FeatureEncoder
-from experiments.metrics.steering import REFERENCE_PHASES, SteeringScorer
+from experiments.metrics.steering import REFERENCE_PHASES, SteeringScorer, cross_phase
+from experiments.protocols.base import ExperimentProtocol, PhaseResult, Progress, SilentBar
 from experiments.recording import append_traces
+from experiments.worlds import WORLDS
+from subcortex import Subcortex, make_subcortex
 
 WORLD_KEY, ACTION_KEY = 11, 12       # SeedSequence keys: replica seed, stream, phase index
 CHUNK_STEPS = 1024                   # steps buffered before a recorder append
@@ -83,15 +91,11 @@ class _Trace:
     """Per-step and per-trial buffers, appended to the recorder every ``CHUNK_STEPS`` steps,
     together with the cortex's own traces of the same steps (if it keeps any)."""
 
-    def __init__(self, recorder, phase_name: str, cortex=None):
-        self.recorder, self.phase = recorder, phase_name
+    def __init__(self, recorder, phase_name: str, cortex: Cortex):
+        self.recorder, self.phase, self.cortex = recorder, phase_name, cortex
         self.steps: dict[str, list] = {}
         self.trials: dict[str, list] = {}
         self.n = 0
-        # the rate cortex keeps no traces of its own; the spiking one hands them out once
-        self.cortex_traces = getattr(cortex, "traces", None)
-        self.cortex_info = getattr(cortex, "trace_info", {})
-        self.activity_units = getattr(cortex, "activity_units", "1")
 
     def step(self, **arrays):
         for name, value in arrays.items():
@@ -104,15 +108,15 @@ class _Trace:
 
     def flush(self):
         # taken even without a recorder: the cortex holds them until someone does
-        own = self.cortex_traces() if self.cortex_traces is not None else {}
+        own = self.cortex.traces()
         if self.recorder is not None:
             for buf in (self.steps, self.trials):
                 for name, values in buf.items():
                     if values:
-                        units, description = describe(name, self.activity_units)
+                        units, description = describe(name, self.cortex.activity_units)
                         self.recorder.append(self.phase, name, np.stack(values, axis=1), units=units,
                                              description=description)
-            append_traces(self.recorder, self.phase, own, self.cortex_info)
+            append_traces(self.recorder, self.phase, own, self.cortex.trace_info)
         self.steps, self.trials, flushed, self.n = {}, {}, self.n, 0
         return flushed
 
@@ -218,8 +222,8 @@ class _Loop:
         self.progress(self.trace.flush())
 
 
-def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, seeds, progress=None, *,
-                     phase_index: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def run_closed_phase(cortex: Cortex, world, subcortex: Subcortex, phase, world_params, recorder, seeds,
+                     progress=None, *, phase_index: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run ``phase`` (``.name``, ``.trials``, ``.plastic``) of the closed loop; return its (K,)
     metrics and their chance levels (a random chooser on the same offers), as ``summarize`` takes.
 
@@ -229,7 +233,7 @@ def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, se
     per replica (world items and action sampling of this phase derive from them and
     ``phase_index``); progress: callable advanced by steps done. A plastic shift phase's metrics
     hold recovery tables instead of the recovery metrics: those need the phase's reference
-    fidelity, which the other phases' metrics give (``experiments.metrics.cross_phase``).
+    fidelity, which the other phases' metrics give (:meth:`ClosedLoopProtocol.cross_phase`).
     The subcortex must have been ``reset`` once for the run; its drives carry over between phases.
     """
     progress = progress or (lambda n: None)
@@ -252,30 +256,43 @@ def run_closed_phase(cortex, world, subcortex, phase, world_params, recorder, se
     return scorer.result(), scorer.chance()
 
 
-def run_closed_phase_ctx(ctx, phase) -> tuple[dict, dict, int]:
-    """Runner entry point: build world, subcortex and cortex on first use (kept in ``ctx``), run
-    ``phase`` and return (per-replica metrics, chance levels, steps)."""
-    from experiments.worlds import WORLDS
-    from subcortex import make_subcortex
+class ClosedLoopProtocol(ExperimentProtocol):
+    """Closed-loop phases of a foraging world; ``world``, ``subcortex``, ``cortex``: ones to use
+    instead of building them (a subcortex given here must have been ``reset``, a cortex too)."""
 
-    spec, K = ctx.spec, ctx.spec.replicas
-    if "closed_loop" not in ctx.state:
-        world = WORLDS[spec.world.kind].cls(spec.world.params, K)
-        subcortex = make_subcortex(spec.subcortex, world.hidden_signals)
-        subcortex.reset(ctx.seeds)
-        ctx.state["closed_loop"] = (world, subcortex)
-    world, subcortex = ctx.state["closed_loop"]
-    if ctx.cortex is None:
-        from cortex import make_cortex
+    family = "closed_loop"
 
-        ctx.cortex = make_cortex(spec.cortex, n_inputs=world.observation_size, n_replicas=K,
+    def __init__(self, spec, recorder, progress: Progress = SilentBar, *, world=None,
+                 subcortex: Subcortex | None = None, cortex: Cortex | None = None):
+        super().__init__(spec, recorder, progress)
+        K = spec.replicas
+        self.world = WORLDS[spec.world.kind].cls(spec.world.params, K) if world is None else world
+        if subcortex is None:
+            subcortex = make_subcortex(spec.subcortex, self.world.hidden_signals)
+            subcortex.reset(self.seeds)
+        self.subcortex = subcortex
+        if cortex is None:
+            from cortex import make_cortex
+
+            cortex = make_cortex(spec.cortex, n_inputs=self.world.observation_size, n_replicas=K,
                                  sample_units=spec.recording.sample_units, signals=subcortex.assessed_signals,
-                                 n_actions=world.n_actions)
-        ctx.cortex.reset(ctx.seeds)
-    ctx.recorder.phase(phase.name, kind="closed_loop", start_step=ctx.start_step, plastic=phase.plastic,
-                       variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
-    steps = phase.trials * world.steps_per_trial
-    with ctx.progress(steps, phase.name, unit="steps") as bar:
-        metrics, chance = run_closed_phase(ctx.cortex, world, subcortex, phase, spec.world.variant(phase.variant),
-                                           ctx.recorder, ctx.seeds, bar.update, phase_index=ctx.phase_index)
-    return metrics, chance, steps
+                                 n_actions=self.world.n_actions)
+            cortex.reset(self.seeds)
+        self.cortex = cortex
+
+    @property
+    def target(self) -> str:
+        return self.cortex.target
+
+    def _run(self, phase) -> PhaseResult:
+        self._begin(phase, self.cortex.step_ms)
+        steps = phase.trials * self.world.steps_per_trial
+        with self.progress(steps, phase.name, unit="steps") as bar:
+            metrics, chance = run_closed_phase(self.cortex, self.world, self.subcortex, phase,
+                                               self.spec.world.variant(phase.variant), self.recorder, self.seeds,
+                                               bar.update, phase_index=self.phase_index)
+        return PhaseResult(metrics, chance, steps)
+
+    def cross_phase(self, metrics: dict) -> None:
+        """The steering gap of every shift phase and the recovery metrics of its plastic ones."""
+        cross_phase(metrics)

@@ -1,4 +1,4 @@
-"""One phase of an open-loop sequence experiment (grammar streams).
+"""The sequence protocol: open-loop phases on grammar streams, and what they share.
 
 The stream is known ahead, so the cortex gets it in blocks of whole strings (no per-step
 callback); strings are concatenated without resetting the cortex. Replicas draw their own strings,
@@ -6,17 +6,22 @@ so their streams differ in length: shorter ones are padded, and padding steps ch
 Memory stays bounded: one block per replica is alive at a time, metrics accumulate online and
 traces are appended to HDF5 block by block.
 
-A cortex that wants the whole input ahead (``wants_input_ahead``: the spiking cortex with
-cpp_standalone) gets every block of every phase once, before the first phase runs: the strings are
-drawn from the same per-replica, per-phase streams as below, so they are the very blocks the
-phases then hand to ``run_sequence`` (the grammar streams never depend on the cortex). Only their
-symbols and padding masks are kept for that; the phases draw the strings again as usual.
+Across phases the protocol keeps the cortex (built for the first phase's grammar) and the longest
+string each replica trained on (the threshold of the length-generalisation metrics). A cortex
+that wants the whole input ahead (``wants_input_ahead``: the spiking cortex with cpp_standalone)
+gets every block of every phase once, before the first phase runs: the strings are drawn from the
+same per-replica, per-phase streams as below, so they are the very blocks the phases then hand to
+``run_sequence`` (the grammar streams never depend on the cortex). Only their symbols and padding
+masks are kept for that; the phases draw the strings again as usual. Sequence phases are not
+compared with each other: there are no cross-phase metrics.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from cortex.base import Cortex
 from experiments.metrics.sequence import SequenceScorer
+from experiments.protocols.base import ExperimentProtocol, PhaseResult, Progress, SilentBar, recorded_step_ms
 from experiments.recording import append_traces
 from experiments.worlds import WORLDS
 from experiments.worlds.grammar_base import GrammarString
@@ -55,67 +60,97 @@ def stack(parts: list, n_symbols: int) -> tuple[dict, np.ndarray]:
     return out, active
 
 
-def run_sequence_phase(ctx, phase) -> tuple[dict, dict, int]:
-    """Run ``phase`` (``phase.strings`` strings per replica); returns (per-replica metrics,
-    chance levels, number of steps of the longest replica)."""
-    spec, K = ctx.spec, ctx.spec.replicas
-    grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
-    n = len(grammar.symbols)
-    if ctx.cortex is None:
+class SequenceProtocol(ExperimentProtocol):
+    """Open-loop phases of a grammar world; ``cortex``: one to use instead of building it."""
+
+    family = "sequence"
+
+    def __init__(self, spec, recorder, progress: Progress = SilentBar, cortex: Cortex | None = None):
+        super().__init__(spec, recorder, progress)
+        self.cortex = cortex
+        #: longest string each replica has trained on so far, (K,); None before a plastic phase
+        self.train_max_len: np.ndarray | None = None
+        self.simulated_ahead = False
+
+    @property
+    def target(self) -> str:
+        return self.cortex.target
+
+    def _build(self, grammar) -> Cortex:
         from cortex import make_cortex
 
-        ctx.cortex = make_cortex(spec.cortex, n_inputs=n, n_replicas=K, sample_units=spec.recording.sample_units)
-        ctx.cortex.reset(ctx.seeds)
-        ctx.recorder.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
-                          step_ms=getattr(spec.cortex, "step_ms", 1.0))
-    cortex, rec = ctx.cortex, ctx.recorder
-    if getattr(cortex, "wants_input_ahead", False) and not ctx.state.get("input_ahead"):
-        with ctx.progress(1, "simulating all phases ahead (cpp_standalone)", unit="build"):
-            cortex.simulate_ahead(list(_schedule(ctx)))
-        ctx.state["input_ahead"] = True
-    cortex.set_plasticity(phase.plastic)
-    rec.phase(phase.name, kind="sequence", start_step=ctx.start_step, plastic=phase.plastic,
-              variant=phase.variant, step_ms=getattr(spec.cortex, "step_ms", 1.0))
+        spec = self.spec
+        cortex = make_cortex(spec.cortex, n_inputs=len(grammar.symbols), n_replicas=spec.replicas,
+                             sample_units=spec.recording.sample_units)
+        cortex.reset(self.seeds)
+        self.recorder.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
+                           step_ms=recorded_step_ms(cortex.step_ms))
+        return cortex
 
-    threshold = ctx.state.get("train_max_len") if grammar.length_generalization else None
-    scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
-    max_len = np.zeros(K, np.int64)
+    def _run(self, phase) -> PhaseResult:
+        """Run ``phase`` (``phase.strings`` strings per replica)."""
+        spec, K = self.spec, self.spec.replicas
+        grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
+        n = len(grammar.symbols)
+        if self.cortex is None:
+            self.cortex = self._build(grammar)
+        cortex, rec = self.cortex, self.recorder
+        if cortex.wants_input_ahead and not self.simulated_ahead:
+            with self.progress(1, "simulating all phases ahead (cpp_standalone)", unit="build"):
+                cortex.simulate_ahead(list(self._schedule()))
+            self.simulated_ahead = True
+        cortex.set_plasticity(phase.plastic)
+        self._begin(phase, cortex.step_ms)
 
-    done_steps, recorded = 0, 0
-    blocks = _string_blocks(grammar, ctx.seeds, ctx.phase_index, phase.strings)
-    block = next(blocks, None)
-    with ctx.progress(phase.strings, phase.name) as bar:
-        while block is not None:
-            following = next(blocks, None)
-            parts, b = block
-            arrays, active = stack(parts, n)
-            # the symbol that follows each position; the first symbol of the next block follows the
-            # last one; after the phase's last symbol nothing follows (-1: not scored)
-            nxt = np.full(active.shape, -1, np.int64)
-            for k, part in enumerate(parts):
-                L = len(part)
-                nxt[k, : L - 1] = part.symbols[1:]
-                if following is not None:
-                    nxt[k, L - 1] = following[0][k].symbols[0]
-                max_len[k] = max(max_len[k], int(part.string_len.max()))
-            out = cortex.run_sequence(arrays["symbols"], active)
-            scorer.update(out.probs, GrammarString(**arrays), nxt, active)
-            _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded, cortex)
-            _record_strings(rec, phase.name, scorer.pop_strings(), K)
-            recorded += active.shape[1]
-            done_steps += active.shape[1]
-            bar.update(b)
-            block = following
-    if phase.plastic:
-        previous = ctx.state.get("train_max_len")
-        ctx.state["train_max_len"] = max_len if previous is None else np.maximum(previous, max_len)
-    chance = scorer.chance()
-    chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
-    result = scorer.result()
-    # exact, unlike optimal_cross_entropy (sampled on this phase's stream); NaN -> null where not computed
-    rate = grammar.entropy_rate()
-    result["entropy_rate"] = np.full(K, np.nan if rate is None else rate)
-    return result, chance, done_steps
+        threshold = self.train_max_len if grammar.length_generalization else None
+        scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
+        max_len = np.zeros(K, np.int64)
+
+        done_steps, recorded = 0, 0
+        blocks = _string_blocks(grammar, self.seeds, self.phase_index, phase.strings)
+        block = next(blocks, None)
+        with self.progress(phase.strings, phase.name, unit="strings") as bar:
+            while block is not None:
+                following = next(blocks, None)
+                parts, b = block
+                arrays, active = stack(parts, n)
+                # the symbol that follows each position; the first symbol of the next block follows the
+                # last one; after the phase's last symbol nothing follows (-1: not scored)
+                nxt = np.full(active.shape, -1, np.int64)
+                for k, part in enumerate(parts):
+                    L = len(part)
+                    nxt[k, : L - 1] = part.symbols[1:]
+                    if following is not None:
+                        nxt[k, L - 1] = following[0][k].symbols[0]
+                    max_len[k] = max(max_len[k], int(part.string_len.max()))
+                out = cortex.run_sequence(arrays["symbols"], active)
+                scorer.update(out.probs, GrammarString(**arrays), nxt, active)
+                _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded, cortex)
+                _record_strings(rec, phase.name, scorer.pop_strings(), K)
+                recorded += active.shape[1]
+                done_steps += active.shape[1]
+                bar.update(b)
+                block = following
+        if phase.plastic:
+            previous = self.train_max_len
+            self.train_max_len = max_len if previous is None else np.maximum(previous, max_len)
+        chance = scorer.chance()
+        chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
+        result = scorer.result()
+        # exact, unlike optimal_cross_entropy (sampled on this phase's stream); NaN -> null where not computed
+        rate = grammar.entropy_rate()
+        result["entropy_rate"] = np.full(K, np.nan if rate is None else rate)
+        return PhaseResult(result, chance, done_steps)
+
+    def _schedule(self):
+        """Every phase's (plastic, blocks), each block (symbols, active) exactly as :meth:`_run`
+        will hand it to the cortex (both draw through ``_string_blocks``)."""
+        spec = self.spec
+        for index, phase in enumerate(spec.phases):
+            grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
+            stacked = (stack(parts, len(grammar.symbols))
+                       for parts, _ in _string_blocks(grammar, self.seeds, index, phase.strings))
+            yield phase.plastic, [(arrays["symbols"], active) for arrays, active in stacked]
 
 
 def _string_blocks(grammar, seeds, phase_index: int, strings: int):
@@ -127,17 +162,7 @@ def _string_blocks(grammar, seeds, phase_index: int, strings: int):
         yield [grammar.sample_many(rng, b) for rng in rngs], b
 
 
-def _schedule(ctx):
-    """Every phase's (plastic, blocks), each block (symbols, active) exactly as
-    ``run_sequence_phase`` will hand it to the cortex (both draw through ``_string_blocks``)."""
-    spec = ctx.spec
-    for index, phase in enumerate(spec.phases):
-        grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
-        stacked = (stack(parts, len(grammar.symbols)) for parts, _ in _string_blocks(grammar, ctx.seeds, index, phase.strings))
-        yield phase.plastic, [(arrays["symbols"], active) for arrays, active in stacked]
-
-
-def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex=None) -> None:
+def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex: Cortex) -> None:
     p_next = np.take_along_axis(out.probs, np.clip(nxt, 0, None)[..., None], axis=2)[..., 0]
     surprisal = np.where(active & (nxt >= 0), -np.log(np.clip(p_next, 1e-12, None)), np.nan)
     rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16), units="1", description="input symbol id (-1: padding)")
@@ -145,9 +170,9 @@ def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, c
     rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8), units="1", description="long-range group of the next symbol (-1: none)")
     rec.append(phase, "depth", arrays["depth"].astype(np.int16), units="1", description="counter / stack / embedding depth")
     if out.activity is not None and out.activity.size:
-        rec.append(phase, "activity", out.activity.astype(np.float32), units=getattr(cortex, "activity_units", "1"),
+        rec.append(phase, "activity", out.activity.astype(np.float32), units=cortex.activity_units,
                    description="activity of the recorded sample of units")
-    append_traces(rec, phase, out.extra, getattr(cortex, "trace_info", {}))
+    append_traces(rec, phase, out.extra, cortex.trace_info)
     if pred_budget > 0:
         t = min(pred_budget, active.shape[1])
         rec.append(phase, "pred", out.probs[:, :t].astype(np.float32), units="1", description="predicted next-symbol distribution")
