@@ -3,8 +3,8 @@ properties and, for grammars, the exact next-symbol distribution. They know noth
 brain part.
 
 ``WORLDS`` maps the YAML ``world.kind`` to a :class:`WorldKind`: the class, the family of
-experiment it belongs to (which phase runner drives it) and the phase key that sets a phase's
-length.
+experiment it belongs to (the key of the protocol that drives it in ``experiments.protocols``)
+and the phase key that sets a phase's length.
 """
 from __future__ import annotations
 
