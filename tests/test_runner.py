@@ -12,6 +12,8 @@ import yaml
 import experiments
 from experiments.cli import main
 from experiments.config import load
+from experiments.protocols import PROTOCOLS
+from experiments.worlds import WORLDS
 
 TINY = """\
 name: tiny_reber
@@ -120,3 +122,10 @@ def test_python_api_writes_the_same_run_directory_as_the_cli(tmp_path, capsys):
 
     assert files(api) == files(tmp_path / "cli")
     assert "report.md" in files(api) and any(name.startswith("plots/") for name in files(api))
+
+
+@pytest.mark.parametrize("kind", sorted(WORLDS))
+def test_every_world_kind_has_the_protocol_of_its_family(kind):
+    """The runner builds ``PROTOCOLS[family]``: a world kind whose family has none could never run."""
+    family = WORLDS[kind].family
+    assert PROTOCOLS[family].family == family
