@@ -35,16 +35,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from experiments.plotting.sweep import plot_sweep  # noqa: E402
-from experiments.sweep import execute, pending_jobs, plan, run_sweep  # noqa: E402
-from experiments.sweep_engines import open_client  # noqa: E402
-from experiments.sweep_spec import ClusterOptions  # noqa: E402
+from experiments.sweep.engines import open_client  # noqa: E402
+from experiments.sweep.run import execute, pending_jobs, plan, run_sweep  # noqa: E402
+from experiments.sweep.spec import ClusterOptions  # noqa: E402
 
 
 def _timed_sweep(sweep: Path, out: Path, workers: int) -> float:
     start = time.perf_counter()
-    code = run_sweep(sweep, out_dir=out, workers=workers, quiet=True)
-    if code != 0:
-        raise SystemExit(f"sweep with {workers} worker(s) failed (exit {code}); see {out}")
+    done = run_sweep(sweep, out_dir=out, workers=workers, quiet=True)
+    if not done.complete:
+        raise SystemExit(f"sweep with {workers} worker(s) failed ({done.counts}); see {out}")
     return time.perf_counter() - start
 
 
@@ -66,8 +66,7 @@ def main() -> None:
         wall_1, wall_2 = (statistics.median(p[i] for p in pairs) for i in (0, 1))
 
         # Dispatch overhead: the same runs again through one worker, timing only the execution.
-        sweep, runs = plan(args.sweep)
-        jobs = pending_jobs(tmp / "w3", runs)
+        jobs = pending_jobs(tmp / "w3", plan(args.sweep).runs)
         start = time.perf_counter()
         with open_client("local", ClusterOptions(), tmp / "w3", 1, len(jobs)) as client:
             cluster_start = time.perf_counter() - start

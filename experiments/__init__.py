@@ -14,7 +14,7 @@ def run(path, overrides=(), out=None, quiet: bool = True, plots: bool = True):
     Writes the same run directory as ``neurosteer run`` (``plots/`` and ``report.md`` too, unless
     ``plots=False``), into ``out`` or ``runs/NAME-TIMESTAMP-sSEED``; ``quiet`` hides progress bars.
 
-    Raises ``experiments.config.ConfigError`` for bad input (nothing written) and
+    Raises ``experiments.errors.InputError`` for bad input (nothing written) and
     ``experiments.runner.RunFailed`` if the run itself fails (traceback in the run dir).
     """
     from experiments.config import load

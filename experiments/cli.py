@@ -2,7 +2,9 @@
 
 Exit codes: 0 done; 1 a run (or some sweep runs) failed, traceback in the run directory;
 2 bad input (config, path, override), every problem listed as ``FILE: key.path: message``,
-and nothing written.
+and nothing written. This is the only module that maps exceptions to exit codes and prints
+problems: the functions it calls raise ``experiments.errors.InputError`` (bad input) or
+``experiments.runner.RunFailed`` and return values.
 """
 from __future__ import annotations
 
@@ -59,24 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser().parse_args(argv)
-    return {"validate": _validate, "run": _run, "plot": _plot, "sweep": _sweep, "status": _status}[args.command](args)
+    from experiments.errors import InputError
 
-
-def _problems(lines) -> int:
-    for line in lines:
-        print(line, file=sys.stderr)
-    return EXIT_BAD_INPUT
+    command = {"validate": _validate, "run": _run, "plot": _plot, "sweep": _sweep, "status": _status}[args.command]
+    try:
+        return command(args)
+    except InputError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _validate(args) -> int:
     import yaml
 
-    from experiments.config import ConfigError, load
+    from experiments.config import load
 
-    try:
-        spec = load(args.config, args.overrides)
-    except ConfigError as exc:
-        return _problems(exc.problems)
+    spec = load(args.config, args.overrides)
     if not args.quiet:
         print(yaml.safe_dump(spec.resolved(), sort_keys=False), end="")
         print(f"# {args.config}: valid", file=sys.stderr)
@@ -84,19 +85,13 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
-    from experiments.config import ConfigError, load
-    from experiments.rundir import OutputDirError
+    from experiments.config import load
     from experiments.runner import RunFailed, default_out_dir, run_spec
 
-    try:
-        spec = load(args.config, args.overrides)
-    except ConfigError as exc:
-        return _problems(exc.problems)
+    spec = load(args.config, args.overrides)
     out = args.out or default_out_dir(spec)
     try:
         result = run_spec(spec, out, quiet=args.quiet, plots=not args.no_plots, command=sys.argv)
-    except OutputDirError as exc:
-        return _problems([str(exc)])
     except RunFailed as exc:
         print(f"run failed: {exc}\n  traceback: {exc.run_dir / 'error.txt'}", file=sys.stderr)
         return EXIT_FAILED
@@ -126,18 +121,34 @@ def _plot(args) -> int:
 
 
 def _sweep(args) -> int:
-    from experiments.sweep import run_sweep
+    from experiments.sweep.run import RESULTS, plan, run_sweep
 
-    return run_sweep(args.sweep, out_dir=args.out, engine=args.engine, workers=args.workers,
-                     dry_run=args.dry_run, quiet=args.quiet, profile=args.profile)
+    if args.dry_run:
+        print(plan(args.sweep, args.engine, args.workers, args.profile).listing())
+        return EXIT_OK
+    try:
+        done = run_sweep(args.sweep, out_dir=args.out, engine=args.engine, workers=args.workers,
+                         quiet=args.quiet, profile=args.profile)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish the missing runs", file=sys.stderr)
+        return 130
+    c = done.counts
+    if not args.quiet:
+        print(f"done {c['done']}, failed {c['failed']}, missing {c['missing']}; results: {done.sweep_dir / RESULTS}",
+              file=sys.stderr)
+    if done.failed:
+        print("failed runs:", file=sys.stderr)
+        for path in done.failed:
+            print(f"  {path}", file=sys.stderr)
+    return EXIT_OK if done.complete else EXIT_FAILED
 
 
 def _status(args) -> int:
-    from experiments.sweep import status
+    from experiments.sweep.run import status
 
-    text, code = status(args.sweep_dir)
-    print(text)
-    return code
+    now = status(args.sweep_dir)
+    print(now.summary())
+    return EXIT_OK if now.complete else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -1,117 +1,25 @@
-"""Experiment YAML -> validated, frozen ``ExperimentSpec``.
+"""Experiment YAML -> validated, frozen ``ExperimentSpec`` (experiments/spec.py).
 
-Every problem in a file is collected (not just the first) and reported as
-``FILE: key.path: message (line N)``. Components are named in YAML (``world.kind``,
-``cortex.backend`` + ``cortex.model``) and looked up in plain registries; each component owns a
-pydantic ``Params`` model whose field names are the YAML keys. Unknown keys are errors.
+Every problem in a file is collected (not just the first) and raised as one
+``experiments.errors.InputError``, each as ``FILE: key.path: message (line N)``. Components are
+named in YAML (``world.kind``, ``cortex.backend`` + ``cortex.model``) and looked up in plain
+registries; each component owns a pydantic ``Params`` model whose field names are the YAML keys.
+Unknown keys are errors. The rules that relate components to each other (which worlds take a
+subcortex, what a codegen target can run, recorded units vs cortex size) are checked here too.
 """
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, get_args
+from typing import Any, get_args
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from cortex.params import Params
+from experiments.errors import InputError, Problems, unknown
 from experiments.overrides import apply_overrides
-from experiments.yamlpos import YamlSyntaxError, line_of, load_with_lines
+from experiments.spec import ExperimentSpec, Header, PhaseSpec, RecordingSpec, WorldSpec
+from experiments.yamlpos import YamlSyntaxError, load_with_lines
 
 TOP_KEYS = ("name", "description", "seed", "replicas", "world", "cortex", "subcortex", "phases", "recording")
-
-
-class ConfigError(ValueError):
-    """Bad input. ``problems`` holds one ``FILE: key.path: message`` line per problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-class Header(Params):
-    """Run-wide keys."""
-
-    name: str = Field("", max_length=120, pattern=r"^[A-Za-z0-9_.\-]*$", description="experiment name (default: the file name)")
-    description: str = Field("", description="one line saying what the experiment asks")
-    seed: int = Field(0, ge=0, lt=2**31, description="base seed; replica k uses seed + k")
-    replicas: int = Field(1, ge=1, le=4096, description="independent seeds run as one batched network")
-
-
-class PhaseSpec(Params):
-    """One phase of an experiment: which world variant, how long, and whether learning is on."""
-
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="phase name: train, test, test_long, cue_conflict ...")
-    variant: str = Field("base", description="world variant (a key of world.variants, or 'base')")
-    strings: int | None = Field(None, ge=1, le=10_000_000, description="grammar worlds: strings per replica")
-    trials: int | None = Field(None, ge=1, le=10_000_000, description="foraging world: trials per replica")
-    duration_s: float | None = Field(None, gt=0, le=1e6, description="distal-reward world: simulated seconds")
-    plastic: bool = Field(True, description="learning on (true) or frozen (false) during this phase")
-
-
-class RecordingSpec(Params):
-    """What goes into traces.h5."""
-
-    sample_units: int = Field(16, ge=0, le=4096, description="units whose activity is recorded every step")
-    predictions_steps: int = Field(2000, ge=0, le=10_000_000, description="steps per phase whose full predicted and exact next-symbol distributions are recorded")
-    chunk_steps: int = Field(4096, ge=16, le=1_000_000, description="steps per HDF5 chunk and per write")
-
-
-@dataclass(frozen=True)
-class WorldSpec:
-    """A validated world block: base parameters plus named variants (each fully resolved)."""
-
-    kind: str
-    params: BaseModel
-    variants: Mapping[str, BaseModel] = field(default_factory=dict)
-    variant_overrides: Mapping[str, dict] = field(default_factory=dict)
-
-    def variant(self, name: str) -> BaseModel:
-        return self.params if name == "base" else self.variants[name]
-
-
-@dataclass(frozen=True)
-class ExperimentSpec:
-    """Everything a run needs, validated. Build with :func:`load` or :func:`validate`."""
-
-    header: Header
-    world: WorldSpec
-    cortex: BaseModel
-    subcortex: BaseModel | None
-    phases: tuple[PhaseSpec, ...]
-    recording: RecordingSpec
-    source: str = "<memory>"
-
-    @property
-    def name(self) -> str:
-        return self.header.name
-
-    @property
-    def seed(self) -> int:
-        return self.header.seed
-
-    @property
-    def replicas(self) -> int:
-        return self.header.replicas
-
-    @property
-    def seeds(self) -> list[int]:
-        """One seed per replica: replica k of seed s equals a one-replica run with seed s + k."""
-        return [self.header.seed + k for k in range(self.header.replicas)]
-
-    def resolved(self) -> dict:
-        """The fully resolved config as plain data; loading it again gives the same spec."""
-        out: dict[str, Any] = self.header.model_dump(mode="json")
-        world = {"kind": self.world.kind, **self.world.params.model_dump(mode="json")}
-        if self.world.variant_overrides:
-            world["variants"] = {k: dict(v) for k, v in self.world.variant_overrides.items()}
-        out["world"] = world
-        out["cortex"] = self.cortex.model_dump(mode="json")
-        if self.subcortex is not None:
-            out["subcortex"] = self.subcortex.model_dump(mode="json")
-        out["phases"] = [p.model_dump(mode="json", exclude_none=True) for p in self.phases]
-        out["recording"] = self.recording.model_dump(mode="json")
-        return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,24 +27,24 @@ class ExperimentSpec:
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
-    """Read, override and validate an experiment file. Raises :class:`ConfigError`."""
+    """Read, override and validate an experiment file. Raises :class:`InputError`."""
     source = str(path)
     path = Path(path)
     if not path.exists():
-        raise ConfigError([f"{source}: (file): file not found"])
+        raise InputError([f"{source}: (file): file not found"])
     if not path.is_file():
-        raise ConfigError([f"{source}: (file): not a file"])
+        raise InputError([f"{source}: (file): not a file"])
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{source}: (file): cannot read: {exc}"]) from None
+        raise InputError([f"{source}: (file): cannot read: {exc}"]) from None
     try:
         raw, lines = load_with_lines(text)
     except YamlSyntaxError as exc:
         where = f" (line {exc.line})" if exc.line else ""
-        raise ConfigError([f"{source}: (syntax): {exc}{where}"]) from None
+        raise InputError([f"{source}: (syntax): {exc}{where}"]) from None
     if raw is None:
-        raise ConfigError([f"{source}: (top level): the file is empty"])
+        raise InputError([f"{source}: (top level): the file is empty"])
     problems = Problems(source, lines)
     if isinstance(raw, dict):
         apply_overrides(raw, overrides, problems)
@@ -150,40 +58,11 @@ def loads(text: str, overrides=(), source: str = "<string>") -> ExperimentSpec:
     try:
         raw, lines = load_with_lines(text)
     except YamlSyntaxError as exc:
-        raise ConfigError([f"{source}: (syntax): {exc}"]) from None
+        raise InputError([f"{source}: (syntax): {exc}"]) from None
     problems = Problems(source, lines)
     if isinstance(raw, dict):
         apply_overrides(raw, overrides, problems)
     return validate(raw, problems)
-
-
-class Problems:
-    """Collects (key path, message) pairs and formats them with file and line."""
-
-    def __init__(self, source: str, lines: dict | None = None):
-        self.source = source
-        self.lines = lines or {}
-        self.overridden: set[tuple] = set()
-        self.items: list[tuple[tuple, str]] = []
-
-    def add(self, path: tuple, message: str) -> None:
-        self.items.append((tuple(path), message))
-
-    def format(self) -> list[str]:
-        out = []
-        for path, message in self.items:
-            dotted = ".".join(str(p) for p in path) or "(top level)"
-            if any(path[: len(o)] == o for o in self.overridden):
-                where = " (from --set)"
-            else:
-                line = line_of(self.lines, path)
-                where = f" (line {line})" if line else ""
-            out.append(f"{self.source}: {dotted}: {message}{where}")
-        return out
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise ConfigError(self.format())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,7 +79,7 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         problems.raise_if_any()
     for key in raw:
         if key not in TOP_KEYS:
-            problems.add((key,), _unknown(key, TOP_KEYS))
+            problems.add((key,), unknown(key, TOP_KEYS))
     header = _model(Header, {k: raw[k] for k in ("name", "description", "seed", "replicas") if k in raw}, (), problems)
     recording = _model(RecordingSpec, _mapping(raw.get("recording", {}), ("recording",), problems), ("recording",), problems)
 
@@ -212,7 +91,7 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         if kind is None:
             problems.add(("world", "kind"), f"required key is missing; choose from: {', '.join(sorted(WORLDS))}")
         elif kind not in WORLDS:
-            problems.add(("world", "kind"), _unknown(kind, WORLDS, what="world kind"))
+            problems.add(("world", "kind"), unknown(kind, WORLDS, what="world kind"))
         else:
             world_cls = WORLDS[kind]
             world = _world(world_cls, kind, world_raw, problems)
@@ -224,10 +103,10 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         backend, model = cortex_raw.get("backend"), cortex_raw.get("model")
         backends = sorted({b for b, _ in registry})
         if backend not in backends:
-            problems.add(("cortex", "backend"), _unknown(backend, backends, what="backend") if backend else f"required key is missing; choose from: {', '.join(backends)}")
+            problems.add(("cortex", "backend"), unknown(backend, backends, what="backend") if backend else f"required key is missing; choose from: {', '.join(backends)}")
         elif (backend, model) not in registry:
             models = sorted(m for b, m in registry if b == backend)
-            problems.add(("cortex", "model"), _unknown(model, models, what=f"{backend} model") if model else f"required key is missing; choose from: {', '.join(models)}")
+            problems.add(("cortex", "model"), unknown(model, models, what=f"{backend} model") if model else f"required key is missing; choose from: {', '.join(models)}")
         else:
             params_cls = registry[(backend, model)][0]
             if cortex_raw.get("target") == "cpp_standalone" and "target" in params_cls.model_fields \
@@ -318,7 +197,7 @@ def _phases(raw, world, world_cls, problems: Problems) -> tuple[PhaseSpec, ...]:
         seen.add(phase.name)
         if world is not None and phase.variant != "base" and phase.variant not in world.variants:
             choices = ["base", *world.variants]
-            problems.add(("phases", i, "variant"), _unknown(phase.variant, choices, what="variant"))
+            problems.add(("phases", i, "variant"), unknown(phase.variant, choices, what="variant"))
         if length_key is not None:
             if getattr(phase, length_key) is None:
                 problems.add(("phases", i, length_key), f"required for {world.kind if world else 'this'} worlds")
@@ -355,7 +234,7 @@ def _model(cls: type[BaseModel], data, path: tuple, problems: Problems):
 def _message(cls, loc: tuple, err: dict) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
-        return _unknown(str(loc[-1]), _fields_at(cls, loc[:-1]))
+        return unknown(str(loc[-1]), _fields_at(cls, loc[:-1]))
     if kind == "missing":
         return "required key is missing"
     msg = err["msg"]
@@ -374,10 +253,3 @@ def _fields_at(cls, loc: tuple) -> list[str]:
         ann = cls.model_fields[part].annotation
         cls = ann if isinstance(ann, type) else next((a for a in getattr(ann, "__args__", ()) if isinstance(a, type) and issubclass(a, BaseModel)), None)
     return list(cls.model_fields) if isinstance(cls, type) and issubclass(cls, BaseModel) else []
-
-
-def _unknown(key, choices, what: str = "key") -> str:
-    choices = [str(c) for c in choices]
-    close = difflib.get_close_matches(str(key), choices, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else (f"; known: {', '.join(sorted(choices))}" if choices else "")
-    return f"unknown {what} '{key}'{hint}"

@@ -61,7 +61,7 @@ def table(model: type[BaseModel], prefix: str, skip=("backend", "model")) -> lis
 
 def render() -> str:
     from cortex import model_registry
-    from experiments.config import Header, PhaseSpec, RecordingSpec
+    from experiments.spec import Header, PhaseSpec, RecordingSpec
     from experiments.worlds import WORLDS
 
     head = ["| key | type | default | meaning |", "|---|---|---|---|"]

@@ -14,9 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.errors import InputError
 
-class OutputDirError(ValueError):
-    """The output directory cannot be used (exists and is not empty, or is not writable)."""
+
+class OutputDirError(InputError):
+    """The output directory cannot be used (exists and is not empty, or is not writable): bad input."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
 
 
 def prepare_out_dir(out_dir: str | Path) -> Path:

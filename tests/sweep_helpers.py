@@ -1,11 +1,13 @@
-"""Helpers shared by the sweep tests: writing a sweep file over tests/data/sweep_base.yaml and
-reading a sweep's results.csv."""
+"""Helpers shared by the sweep tests: writing a sweep file over tests/data/sweep_base.yaml,
+running `neurosteer sweep` on it (exit code, as a user sees it) and reading a sweep's results.csv."""
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
 import yaml
+
+from experiments.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = ROOT / "tests" / "data" / "sweep_base.yaml"
@@ -21,3 +23,14 @@ def write_sweep(tmp_path: Path, name: str = "sweep.yaml", **body) -> Path:
 def read_results(sweep_dir: Path) -> list[dict]:
     with open(sweep_dir / "results.csv") as f:
         return list(csv.DictReader(f))
+
+
+def cli_sweep(path: Path, out_dir: Path | None = None, engine: str | None = None, workers: int | None = None,
+              quiet: bool = False, dry_run: bool = False, profile: Path | None = None) -> int:
+    """``neurosteer sweep PATH [--out ...] ...``; returns its exit code (0 done, 1 failed runs, 2 bad input)."""
+    argv = ["sweep", str(path)]
+    for flag, value in (("--out", out_dir), ("--engine", engine), ("--workers", workers), ("--profile", profile)):
+        if value is not None:
+            argv += [flag, str(value)]
+    argv += ["--quiet"] * quiet + ["--dry-run"] * dry_run
+    return main(argv)

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from experiments.cli import main
-from experiments.config import ConfigError, load, loads
+from experiments.config import load, loads
+from experiments.errors import InputError
 
 GOOD = """\
 name: tiny
@@ -80,7 +81,7 @@ def test_every_problem_is_listed_with_its_line(tmp_path):
     text = _edit(_edit(GOOD, "n_units: 32", "n_unit: 32"), "replicas: 2", "replicas: -1")
     path = tmp_path / "exp.yaml"
     path.write_text(text)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(InputError) as info:
         load(path)
     problems = info.value.problems
     assert any(p.startswith(f"{path}: replicas: ") and p.endswith("(line 3)") for p in problems), problems
@@ -141,6 +142,6 @@ def test_shipped_configs_validate(path):
 
 
 def test_loads_rejects_yaml_tags_that_would_run_code():
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(InputError) as info:
         loads(textwrap.dedent("name: !!python/object/apply:os.system ['true']\n"))
     assert "(syntax)" in info.value.problems[0]

@@ -139,7 +139,8 @@ def test_rule_needing_an_absent_sensor_is_rejected():
 
 
 def test_config_file_errors_point_at_the_subcortex_key():
-    from experiments.config import ConfigError, loads
+    from experiments.config import loads
+    from experiments.errors import InputError
 
     text = """
 world: {kind: foraging}
@@ -149,7 +150,7 @@ subcortex:
     - {rule: sweet_when_hungry, floor: -1}
 phases: [{name: train, trials: 10}]
 """
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(InputError) as err:
         loads(text)
     assert any("subcortex.rules.0" in p and "floor" in p for p in err.value.problems), err.value.problems
 

@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from experiments.sweep import run_sweep, status, write_results
-from experiments.sweep_task import is_finished
-from sweep_helpers import ROOT, read_results, write_sweep
+from experiments.cli import main
+from experiments.errors import InputError
+from experiments.sweep.run import run_sweep, status, write_results
+from experiments.sweep.task import is_finished
+from sweep_helpers import ROOT, cli_sweep, read_results, write_sweep
 # ---------------------------------------------------------------------------------------------
 # running
 
@@ -29,7 +31,8 @@ from sweep_helpers import ROOT, read_results, write_sweep
 def test_sweep_runs_every_point_and_writes_results(tmp_path):
     path = write_sweep(tmp_path, grid={"cortex.n_units": [8, 16]}, seeds=[0, 1])
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 0
+    done = run_sweep(path, out_dir=out, workers=2, quiet=True)
+    assert done.complete and done.counts["done"] == 4 and not done.failed
     rows = read_results(out)
     assert len(rows) == 4
     header = list(rows[0])
@@ -46,8 +49,8 @@ def test_sweep_runs_every_point_and_writes_results(tmp_path):
             phase, _, name = column.partition(".")
             if phase in metrics and name in metrics[phase]:
                 assert value == "" if metrics[phase][name] is None else float(value) == pytest.approx(metrics[phase][name])
-    text, code = status(out)
-    assert code == 0 and "total 4, done 4, failed 0, running 0, missing 0" in text
+    now = status(out)
+    assert now.complete and "total 4, done 4, failed 0, running 0, missing 0" in now.summary()
     # metric-vs-size plots are drawn from results.csv at the end of the sweep
     assert any((out / "plots").glob("sweep_test.*.png"))
 
@@ -59,7 +62,7 @@ def test_sweep_on_an_existing_scheduler(tmp_path):
     scratch = str(tmp_path / "scratch")  # Dask's default, $TMPDIR/dask-scratch-space, outlives the test
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None, local_directory=scratch,
                       scheduler_kwargs={"local_directory": scratch}) as cluster:
-        assert run_sweep(path, out_dir=tmp_path / "out", engine=cluster.scheduler_address, quiet=True) == 0
+        assert cli_sweep(path, out_dir=tmp_path / "out", engine=cluster.scheduler_address, quiet=True) == 0
     assert [r["status"] for r in read_results(tmp_path / "out")] == ["done", "done"]
 
 
@@ -71,7 +74,7 @@ def test_a_sweep_leaves_no_dask_scratch_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     monkeypatch.chdir(cwd)
     path = write_sweep(cwd, seeds=1)
-    assert run_sweep(path, out_dir=Path("out"), workers=1, quiet=True) == 0
+    assert cli_sweep(path, out_dir=Path("out"), workers=1, quiet=True) == 0
     assert list(tmp.iterdir()) == []
     assert sorted(p.name for p in cwd.iterdir()) == ["out", "sweep.yaml"]
     assert not list(tmp_path.rglob("dask-scratch-space"))
@@ -95,8 +98,8 @@ def port_8787_taken():
 def test_a_cluster_does_not_warn_about_the_dashboard_port(tmp_path, engine, port_8787_taken, recwarn):
     if engine != "local":
         pytest.importorskip("dask_jobqueue", reason="the slurm and pbs engines need the [cluster] extra")
-    from experiments.sweep_engines import make_cluster
-    from experiments.sweep_spec import ClusterOptions
+    from experiments.sweep.engines import make_cluster
+    from experiments.sweep.spec import ClusterOptions
 
     with make_cluster(engine, ClusterOptions(workers=1), tmp_path):
         pass
@@ -108,7 +111,7 @@ def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):
 
     path = write_sweep(tmp_path, seeds=1)
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        assert run_sweep(path, out_dir=tmp_path / "out", engine="tcp://127.0.0.1:9", quiet=True) == 2
+        assert cli_sweep(path, out_dir=tmp_path / "out", engine="tcp://127.0.0.1:9", quiet=True) == 2
     assert "--engine: tcp://127.0.0.1:9: cannot use this cluster" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -116,11 +119,11 @@ def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):
 def test_rerun_skips_finished_runs(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=2)
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    assert cli_sweep(path, out_dir=out, workers=1, quiet=True) == 0
     stamps = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in (out / "runs").glob("[!.]*")}
     # the sweep grows by one seed: only that run executes
     path = write_sweep(tmp_path, seeds=3)
-    assert run_sweep(path, out_dir=out, workers=1) == 0
+    assert cli_sweep(path, out_dir=out, workers=1) == 0
     assert "3 runs, 2 already done" in capsys.readouterr().err
     after = {d.name: (d / "metrics.json").stat().st_mtime_ns for d in (out / "runs").glob("[!.]*")}
     assert len(after) == 3 and all(after[k] == v for k, v in stamps.items())
@@ -132,7 +135,7 @@ def test_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
     path = write_sweep(tmp_path, set={"cortex.activation": "linear"},
                        grid={"cortex.spectral_radius": [0.5, 50.0], "cortex.n_units": [8, 16]})
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 1
+    assert cli_sweep(path, out_dir=out, workers=2, quiet=True) == 1
     err = capsys.readouterr().err
     rows = read_results(out)
     by_status = {s: [r for r in rows if r["status"] == s] for s in ("done", "failed")}
@@ -142,14 +145,15 @@ def test_failing_point_is_reported_and_the_others_finish(tmp_path, capsys):
         error = out / "runs" / row["run_id"] / "error.txt"
         assert "Traceback" in error.read_text()
         assert str(error) in err
-    text, code = status(out)
-    assert code == 1 and "failed 2" in text and str(out / "runs" / by_status["failed"][0]["run_id"]) in text
+    now = status(out)
+    assert not now.complete and "failed 2" in now.summary()
+    assert str(out / "runs" / by_status["failed"][0]["run_id"]) in now.summary()
 
 
 def test_half_written_runs_never_count_as_done(tmp_path):
     path = write_sweep(tmp_path, seeds=2)
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    assert cli_sweep(path, out_dir=out, workers=1, quiet=True) == 0
     first, second = sorted((out / "runs").glob("[!.]*"))
     # what a SIGKILL can leave: a truncated metrics.json in a scratch dir, a run dir without metrics
     (first / "metrics.json").write_text('{"train": {"kl')
@@ -160,14 +164,16 @@ def test_half_written_runs_never_count_as_done(tmp_path):
     write_results(out)
     # an abandoned scratch dir reads as "running" until the next sweep starts that run again
     assert {r["run_id"]: r["status"] for r in read_results(out)} == {first.name: "running", second.name: "missing"}
-    assert run_sweep(path, out_dir=out, workers=1, quiet=True) == 0
+    assert cli_sweep(path, out_dir=out, workers=1, quiet=True) == 0
     assert is_finished(first) and is_finished(second)
     assert not any((out / "runs" / ".tmp").iterdir())
 
 
-def test_status_of_a_directory_that_is_not_a_sweep(tmp_path):
-    text, code = status(tmp_path)
-    assert code == 2 and "sweep.json" in text
+def test_status_of_a_directory_that_is_not_a_sweep(tmp_path, capsys):
+    assert main(["status", str(tmp_path)]) == 2
+    assert "sweep.json" in capsys.readouterr().err
+    with pytest.raises(InputError):
+        status(tmp_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,7 +229,7 @@ def reference(tmp_path_factory):
     """The fault sweep run undisturbed, for comparing metrics."""
     tmp = tmp_path_factory.mktemp("reference")
     path = write_sweep(tmp, grid={"cortex.n_units": [8, 12, 16, 20]}, seeds=2)
-    assert run_sweep(path, out_dir=tmp / "out", workers=2, quiet=True) == 0
+    assert cli_sweep(path, out_dir=tmp / "out", workers=2, quiet=True) == 0
     return path, _metrics_by_params(tmp / "out")
 
 
@@ -237,7 +243,7 @@ def test_sigkill_of_a_worker_mid_sweep_loses_no_run(tmp_path, reference):
     os.kill(worker.pid, signal.SIGKILL)
     assert proc.wait(timeout=300) == 0
     assert _metrics_by_params(out) == expected
-    assert status(out)[1] == 0
+    assert status(out).complete
 
 
 @pytest.mark.slow
@@ -276,7 +282,7 @@ def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path, monkeypa
         "phases.train.strings": 10, "phases.test.strings": 5,
     })
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, workers=2, quiet=True) == 0
+    assert cli_sweep(path, out_dir=out, workers=2, quiet=True) == 0
     metas = [json.loads((d / "meta.json").read_text()) for d in (out / "runs").glob("[!.]*")]
     assert len(metas) == 2 and {m["target"] for m in metas} == {"cython"}
     assert list((tmp_path / "user-cache").glob("*.so"))
@@ -285,7 +291,7 @@ def test_spiking_runs_on_workers_with_a_per_node_cython_cache(tmp_path, monkeypa
     kept = tmp_path / "scratch"
     path = write_sweep(tmp_path, seeds=[2], set=yaml.safe_load(path.read_text())["set"],
                        cluster={"local_directory": str(kept)})
-    assert run_sweep(path, out_dir=tmp_path / "out2", workers=1, quiet=True) == 0
+    assert cli_sweep(path, out_dir=tmp_path / "out2", workers=1, quiet=True) == 0
     assert list((kept / "dask-scratch-space" / "neurosteer-cython").glob("*.so"))
 
 
@@ -298,7 +304,7 @@ def test_a_refused_slurm_worker_job_is_an_error_not_an_endless_wait(tmp_path, mo
     fake.write_text("#!/bin/sh\necho 'sbatch: error: Batch job submission failed: Invalid account' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
-    code = run_sweep(ROOT / "configs" / "sweeps" / "smoke.yaml", out_dir=tmp_path / "sweep", engine="slurm",
+    code = cli_sweep(ROOT / "configs" / "sweeps" / "smoke.yaml", out_dir=tmp_path / "sweep", engine="slurm",
                      workers=1, quiet=True)
     assert code == 2
     assert "--engine: slurm: sbatch refuses the worker job: sbatch: error: Batch job submission failed: " \

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.sweep import run_sweep, status
+from experiments.sweep.run import status
+from sweep_helpers import cli_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "configs" / "sweeps" / "smoke.yaml"
@@ -48,13 +49,13 @@ def _metrics(rows: dict[str, dict]) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def local_results(tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "smoke"
-    assert run_sweep(SMOKE, out_dir=out, workers=2, quiet=True) == 0
+    assert cli_sweep(SMOKE, out_dir=out, workers=2, quiet=True) == 0
     return _rows(out)
 
 
 def test_smoke_sweep_on_slurm_matches_local(tmp_path, local_results):
     out = tmp_path / "smoke"
-    assert run_sweep(SMOKE, out_dir=out, engine="slurm", workers=2, quiet=True) == 0
+    assert cli_sweep(SMOKE, out_dir=out, engine="slurm", workers=2, quiet=True) == 0
     slurm = _rows(out)
     assert len(slurm) == 8
     assert _metrics(slurm) == _metrics(local_results)
@@ -89,5 +90,5 @@ def test_scancel_of_a_worker_job_mid_sweep_loses_no_run(tmp_path, local_results)
     assert proc.wait(timeout=300) == 0
     assert done_before < 8, "the sweep finished before the job was cancelled; nothing was tested"
     assert _metrics(_rows(out)) == _metrics(local_results)
-    text, code = status(out)
-    assert code == 0, text
+    now = status(out)
+    assert now.complete, now.summary()

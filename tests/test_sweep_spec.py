@@ -8,10 +8,10 @@ import os
 import pytest
 import yaml
 
-from experiments.sweep import run_sweep
-from experiments.sweep_engines import make_cluster, merge_options
-from experiments.sweep_spec import ClusterOptions, SweepError, expand, format_override, load_cluster_profile, load_sweep
-from sweep_helpers import ROOT, write_sweep
+from experiments.errors import InputError
+from experiments.sweep.engines import make_cluster, merge_options
+from experiments.sweep.spec import ClusterOptions, expand, format_override, load_cluster_profile, load_sweep
+from sweep_helpers import ROOT, cli_sweep, write_sweep
 
 # ---------------------------------------------------------------------------------------------
 # expansion
@@ -85,15 +85,26 @@ def test_override_values_read_back_exactly(value):
 def test_bad_sweep_file_is_rejected_with_its_key(tmp_path, capsys, body, expected):
     path = write_sweep(tmp_path, **body)
     out = tmp_path / "out"
-    assert run_sweep(path, out_dir=out, quiet=True) == 2
+    assert cli_sweep(path, out_dir=out, quiet=True) == 2
     err = capsys.readouterr().err
     assert f"{path}: {expected}" in err
     assert not out.exists()
 
 
+def test_the_python_api_raises_bad_input_and_writes_nothing(tmp_path):
+    from experiments.sweep.run import plan, run_sweep
+
+    path = write_sweep(tmp_path, seedz=3, grid={"cortex.n_units": []})
+    for call in (lambda: plan(path), lambda: run_sweep(path, out_dir=tmp_path / "out")):
+        with pytest.raises(InputError) as info:
+            call()
+        assert info.value.problems == [f"{path}: seedz: unknown key; did you mean 'seeds'?"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_unknown_config_keys_in_axes_name_the_sweep_section(tmp_path, capsys):
     path = write_sweep(tmp_path, set={"cortex.n_unitz": 8}, grid={"world.p_firts": [0.2, 0.8]})
-    assert run_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
+    assert cli_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
     lines = capsys.readouterr().err.splitlines()
     assert any(line.startswith(f"{path}: set.cortex.n_unitz: unknown key") for line in lines)
     assert any(line.startswith(f"{path}: grid.world.p_firts: unknown key") for line in lines)
@@ -103,19 +114,19 @@ def test_unknown_config_keys_in_axes_name_the_sweep_section(tmp_path, capsys):
 
 def test_invalid_value_for_some_points_is_caught_before_anything_runs(tmp_path, capsys):
     path = write_sweep(tmp_path, grid={"cortex.n_units": [16, 1]})
-    assert run_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
+    assert cli_sweep(path, out_dir=tmp_path / "out", quiet=True) == 2
     assert f"{path}: grid.cortex.n_units:" in capsys.readouterr().err
 
 
 def test_bad_engine_is_bad_input(tmp_path, capsys):
     path = write_sweep(tmp_path, seeds=1)
-    assert run_sweep(path, out_dir=tmp_path / "out", engine="kubernetes") == 2
+    assert cli_sweep(path, out_dir=tmp_path / "out", engine="kubernetes") == 2
     assert "--engine: kubernetes:" in capsys.readouterr().err
 
 
 def test_dry_run_lists_run_ids_and_overrides_and_writes_nothing(tmp_path, capsys):
     path = write_sweep(tmp_path, set={"phases.train.strings": 10}, grid={"cortex.n_units": [8, 16]}, seeds=2)
-    assert run_sweep(path, out_dir=tmp_path / "out", dry_run=True) == 0
+    assert cli_sweep(path, out_dir=tmp_path / "out", dry_run=True) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "4 runs; every run also sets: phases.train.strings=10"
     ids = [line.split()[0] for line in lines[1:]]
@@ -130,7 +141,7 @@ def test_cluster_options_from_profile_under_the_sweep_file(tmp_path):
     merged = merge_options(load_cluster_profile(profile), ClusterOptions(walltime="00:30:00", cores=4))
     assert (merged.queue, merged.account, merged.walltime, merged.cores) == ("short", "lab", "00:30:00", 4)
     profile.write_text("queue: [1\n")
-    with pytest.raises(SweepError, match="site.yaml: \\(file\\): invalid YAML"):
+    with pytest.raises(InputError, match="site.yaml: \\(file\\): invalid YAML"):
         load_cluster_profile(profile)
 
 

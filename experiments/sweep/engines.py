@@ -25,7 +25,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from experiments.sweep_spec import ClusterOptions, SweepError
+from experiments.errors import InputError
+from experiments.sweep.spec import ClusterOptions
+from experiments.sweep.task import SOURCE_ROOT
 
 ENGINES = ("local", "slurm", "pbs")
 DEFAULT_JOB_MEMORY = "2GB"
@@ -34,8 +36,8 @@ DEFAULT_JOB_MEMORY = "2GB"
 DEFAULT_MAX_BATCH_WORKERS = 8
 
 
-def check_engine(engine: str, workers: Optional[int]) -> list[str]:
-    """Problems with the engine name or worker count, as `WHERE: key: message` lines."""
+def check_engine(engine: str, workers: Optional[int]) -> None:
+    """Raise `InputError` naming every problem with the engine name or worker count."""
     problems = []
     if engine not in ENGINES and "://" not in engine:
         problems.append(f"--engine: {engine}: expected one of {', '.join(ENGINES)} or a scheduler address like tcp://HOST:PORT")
@@ -44,7 +46,8 @@ def check_engine(engine: str, workers: Optional[int]) -> list[str]:
         problems.append(f"--engine: {engine}: `{submit}` not found on this machine (run the sweep where jobs can be submitted)")
     if workers is not None and workers < 1:
         problems.append(f"--workers: {workers}: must be at least 1")
-    return problems
+    if problems:
+        raise InputError(problems)
 
 
 def merge_options(profile: Optional[ClusterOptions], sweep_options: ClusterOptions) -> ClusterOptions:
@@ -67,9 +70,8 @@ def jobqueue_kwargs(options: ClusterOptions, log_directory: Path) -> dict:
     # Worker jobs start in the submission directory; make the source tree importable there even
     # when neurosteer is used from a checkout rather than installed (appended: an install or an
     # explicit PYTHONPATH keeps precedence, as for the run processes).
-    source_root = Path(__file__).resolve().parent.parent
     kwargs["job_script_prologue"] = [
-        f'export PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{source_root}"',
+        f'export PYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{SOURCE_ROOT}"',
         *kwargs.get("job_script_prologue", []),
     ]
     return kwargs
@@ -102,7 +104,7 @@ def make_cluster(engine: str, options: ClusterOptions, sweep_dir: Path) -> Itera
         try:
             import dask_jobqueue
         except ImportError:
-            raise SweepError([f"--engine: {engine}: needs dask-jobqueue (pip install -e .[cluster])"]) from None
+            raise InputError([f"--engine: {engine}: needs dask-jobqueue (pip install -e .[cluster])"]) from None
         cls = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster}[engine]
         scheduler = {"dashboard_address": ":0", "local_directory": scratch}
         with cls(scheduler_options=scheduler, **jobqueue_kwargs(options, Path(sweep_dir) / "worker-logs")) as cluster:
@@ -117,7 +119,7 @@ def dashboard_link(client) -> Optional[str]:
 
 
 def check_slurm_submission(job_script: str) -> None:
-    """Raise SweepError if Slurm would refuse the worker job (`sbatch --test-only`: nothing is
+    """Raise InputError if Slurm would refuse the worker job (`sbatch --test-only`: nothing is
     queued). dask-jobqueue only logs a refused submission, and the sweep would then wait forever
     for workers that never come."""
     with tempfile.NamedTemporaryFile("w", suffix=".sh", prefix="neurosteer-worker-") as f:
@@ -126,10 +128,10 @@ def check_slurm_submission(job_script: str) -> None:
         try:
             done = subprocess.run(["sbatch", "--test-only", f.name], capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
-            raise SweepError(["--engine: slurm: `sbatch --test-only` did not answer within 60 s"]) from None
+            raise InputError(["--engine: slurm: `sbatch --test-only` did not answer within 60 s"]) from None
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
-        raise SweepError([f"--engine: slurm: sbatch refuses the worker job: {lines[-1]}"])
+        raise InputError([f"--engine: slurm: sbatch refuses the worker job: {lines[-1]}"])
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Parameter sweeps: a sweep file -> validated runs -> executed on Dask -> results.csv.
+"""Running a sweep: a sweep file -> validated runs (`plan`) -> executed on Dask (`run_sweep`)
+-> results.csv; `status` reads a sweep directory back.
 
     neurosteer sweep SWEEP.yaml [--engine local|slurm|pbs|tcp://HOST:PORT] [--workers N]
                                 [--out DIR] [--dry-run] [--profile FILE] [--quiet]
@@ -8,11 +9,13 @@ Layout of a sweep directory::
 
     sweep.yaml       copy of the sweep file as run
     sweep.json       the runs (id, base, swept values, overrides): what `status` reads
-    runs/<run_id>/   one run directory each (see experiments/sweep_task.py for how it appears)
+    runs/<run_id>/   one run directory each (see experiments/sweep/task.py for how it appears)
     results.csv      one row per run, written at the end of every sweep invocation
     worker-logs/     batch engines only: the worker jobs' stdout/stderr
 
-Running the same sweep again into the same directory skips the runs that finished.
+Running the same sweep again into the same directory skips the runs that finished. These
+functions raise `experiments.errors.InputError` on bad input (before anything is written) and
+return a `SweepStatus`; the `neurosteer` command turns both into messages and exit codes.
 """
 
 from __future__ import annotations
@@ -24,23 +27,21 @@ import json
 import queue
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from experiments.errors import InputError
 from experiments.rundir import write_atomic
-from experiments.sweep_spec import (
-    SEED_KEY, Run, Sweep, SweepError, expand, format_override, load_cluster_profile, load_sweep, resolve,
+from experiments.sweep.engines import check_engine, dashboard_link, merge_options, open_client, scratch_is_temporary
+from experiments.sweep.spec import (
+    SEED_KEY, ClusterOptions, Run, Sweep, expand, format_override, load_cluster_profile, load_sweep, resolve,
 )
-from experiments.sweep_task import TMP_DIR, execute_run, is_finished
+from experiments.sweep.task import TMP_DIR, execute_run, is_finished
 
 MANIFEST = "sweep.json"
 RESULTS = "results.csv"
 REFRESH_S = 0.5  # how often the progress bar refreshes its running count while no run finishes
-
-
-def _print_problems(problems: list[str]) -> None:
-    for p in problems:
-        print(p, file=sys.stderr)
 
 
 def default_out_dir(sweep_path: Path) -> Path:
@@ -48,10 +49,63 @@ def default_out_dir(sweep_path: Path) -> Path:
     return Path("runs") / "sweeps" / Path(sweep_path).stem
 
 
-def plan(sweep_path: Path) -> tuple[Sweep, list[Run]]:
-    """Load, expand and validate a sweep; every run's config is resolved. Raises `SweepError`."""
-    sweep = load_sweep(sweep_path)
-    return sweep, resolve(sweep, expand(sweep))
+@dataclass(frozen=True)
+class Plan:
+    """A checked sweep: its file, every run (configs resolved), and the cluster options to use."""
+
+    sweep: Sweep
+    runs: list[Run]
+    options: ClusterOptions
+
+    def listing(self) -> str:
+        """What `--dry-run` prints: the run count, the fixed overrides, one line per run."""
+        fixed = [format_override(k, v) for k, v in self.sweep.spec.set.items()]
+        lines = [f"{len(self.runs)} runs" + (f"; every run also sets: {' '.join(fixed)}" if fixed else "")]
+        for r in self.runs:
+            swept = " ".join(format_override(k, v) for k, v in r.point.params.items())
+            lines.append(f"{r.run_id}  {r.point.base.name}  {swept}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SweepStatus:
+    """Where a sweep directory stands, read from the files on disk."""
+
+    sweep_file: str
+    sweep_dir: Path
+    total: int
+    counts: dict[str, int]  # done, failed, running, missing
+    failed: list[Path]  # error.txt of each failed run
+
+    @property
+    def complete(self) -> bool:
+        """True when every run of the sweep is done."""
+        return self.counts["done"] == self.total
+
+    def summary(self) -> str:
+        """What `neurosteer status` prints."""
+        c = self.counts
+        lines = [
+            f"sweep {self.sweep_file} -> {self.sweep_dir}",
+            f"total {self.total}, done {c['done']}, failed {c['failed']}, running {c['running']}, missing {c['missing']}",
+        ]
+        if self.failed:
+            lines.append("failed runs:")
+            lines += [f"  {p}" for p in self.failed]
+        return "\n".join(lines)
+
+
+def plan(sweep_path: Path, engine: str = "local", workers: Optional[int] = None,
+         profile: Optional[Path] = None) -> Plan:
+    """Check the engine, then load, expand and validate a sweep: every run's config is resolved.
+
+    Raises `InputError` with every problem found; nothing is written.
+    """
+    check_engine(engine, workers)
+    sweep = load_sweep(Path(sweep_path))
+    runs = resolve(sweep, expand(sweep))
+    options = merge_options(load_cluster_profile(profile) if profile else None, sweep.spec.cluster)
+    return Plan(sweep=sweep, runs=runs, options=options)
 
 
 def _manifest(sweep, runs) -> dict:
@@ -72,44 +126,22 @@ def _manifest(sweep, runs) -> dict:
     }
 
 
-def _dry_run_listing(sweep, runs) -> str:
-    fixed = [format_override(k, v) for k, v in sweep.spec.set.items()]
-    lines = [f"{len(runs)} runs" + (f"; every run also sets: {' '.join(fixed)}" if fixed else "")]
-    for r in runs:
-        swept = " ".join(format_override(k, v) for k, v in r.point.params.items())
-        lines.append(f"{r.run_id}  {r.point.base.name}  {swept}")
-    return "\n".join(lines)
-
-
 def run_sweep(
     sweep_path: Path,
     out_dir: Optional[Path] = None,
     engine: str = "local",
     workers: Optional[int] = None,
-    dry_run: bool = False,
     quiet: bool = False,
     profile: Optional[Path] = None,
-) -> int:
+) -> SweepStatus:
     """Run every point of a sweep file that has not finished yet; write results.csv.
 
-    Returns 0 when every run is done, 1 when some failed (their error.txt paths are printed),
-    2 on bad input (each problem printed as `FILE: key.path: message`; nothing written).
+    Returns the sweep directory's status at the end (failed runs have an error.txt). Raises
+    `InputError` on bad input (sweep file, configs, engine, an unusable cluster), with nothing
+    written. On KeyboardInterrupt, results.csv is written for what finished and it propagates.
     """
-    from experiments.sweep_engines import check_engine, dashboard_link, merge_options, open_client, scratch_is_temporary
-
-    try:
-        problems = check_engine(engine, workers)
-        if problems:
-            raise SweepError(problems)
-        sweep, runs = plan(Path(sweep_path))
-        options = merge_options(load_cluster_profile(profile) if profile else None, sweep.spec.cluster)
-    except SweepError as e:
-        _print_problems(e.problems)
-        return 2
-    if dry_run:
-        print(_dry_run_listing(sweep, runs))
-        return 0
-
+    checked = plan(sweep_path, engine, workers, profile)
+    sweep, runs, options = checked.sweep, checked.runs, checked.options
     sweep_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep_path)
     jobs = pending_jobs(sweep_dir, runs, cache_beside_scratch=not scratch_is_temporary(engine, options))
     manifest = _manifest(sweep, runs)
@@ -117,14 +149,10 @@ def run_sweep(
     try:
         with contextlib.ExitStack() as stack:
             try:
-                # Connect before writing anything: an unusable cluster is bad input (exit 2).
+                # Connect before writing anything: an unusable cluster is bad input.
                 client = stack.enter_context(open_client(engine, options, sweep_dir, workers, len(jobs))) if jobs else None
             except (OSError, TimeoutError) as e:
-                _print_problems([f"--engine: {engine}: cannot use this cluster: {e}"])
-                return 2
-            except SweepError as e:
-                _print_problems(e.problems)
-                return 2
+                raise InputError([f"--engine: {engine}: cannot use this cluster: {e}"]) from e
             (sweep_dir / "runs").mkdir(parents=True, exist_ok=True)
             with contextlib.suppress(shutil.SameFileError):
                 shutil.copyfile(sweep.path, sweep_dir / "sweep.yaml")
@@ -136,20 +164,13 @@ def run_sweep(
             if jobs:
                 execute(client, jobs, done_before=len(runs) - len(jobs), total=len(runs), quiet=quiet)
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to finish the missing runs", file=sys.stderr)
         if (sweep_dir / MANIFEST).exists():
             write_results(sweep_dir)
-        return 130
+        raise
 
     write_results(sweep_dir)
     _plot(sweep_dir, quiet)
-    counts, failed, _ = _scan(sweep_dir, manifest)
-    say(f"done {counts['done']}, failed {counts['failed']}, missing {counts['missing']}; results: {sweep_dir / RESULTS}")
-    if failed:
-        print("failed runs:", file=sys.stderr)
-        for path in failed:
-            print(f"  {path}", file=sys.stderr)
-    return 0 if counts["done"] == len(runs) else 1
+    return _status(sweep_dir, manifest)
 
 
 def _plot(sweep_dir: Path, quiet: bool) -> None:
@@ -236,9 +257,9 @@ def _load_manifest(sweep_dir: Path) -> dict:
     try:
         return json.loads(path.read_text())
     except OSError:
-        raise SweepError([f"{path}: (file): not found; is {sweep_dir} a sweep directory?"]) from None
+        raise InputError([f"{path}: (file): not found; is {sweep_dir} a sweep directory?"]) from None
     except ValueError as e:
-        raise SweepError([f"{path}: (file): unreadable: {e}"]) from None
+        raise InputError([f"{path}: (file): unreadable: {e}"]) from None
 
 
 def _run_state(sweep_dir: Path, run_id: str) -> str:
@@ -261,28 +282,19 @@ def _scan(sweep_dir: Path, manifest: dict) -> tuple[dict[str, int], list[Path], 
     return counts, failed, states
 
 
-def status(sweep_dir: Path) -> tuple[str, int]:
+def _status(sweep_dir: Path, manifest: dict) -> SweepStatus:
+    counts, failed, _ = _scan(sweep_dir, manifest)
+    return SweepStatus(sweep_file=manifest["sweep_file"], sweep_dir=Path(sweep_dir), total=len(manifest["runs"]),
+                       counts=counts, failed=failed)
+
+
+def status(sweep_dir: Path) -> SweepStatus:
     """Summarise a sweep directory from the files on disk; safe while the sweep still runs.
 
-    Returns the text and an exit code: 0 all runs done, 1 some failed or not (yet) done,
-    2 not a sweep directory. "running" counts runs with a temporary directory: in progress, or
-    left by a killed sweep (the next `neurosteer sweep` runs them again).
+    "running" counts runs with a temporary directory: in progress, or left by a killed sweep (the
+    next `neurosteer sweep` runs them again). Raises `InputError` if it is not a sweep directory.
     """
-    try:
-        manifest = _load_manifest(sweep_dir)
-    except SweepError as e:
-        return "\n".join(e.problems), 2
-    counts, failed, _ = _scan(sweep_dir, manifest)
-    total = len(manifest["runs"])
-    lines = [
-        f"sweep {manifest['sweep_file']} -> {sweep_dir}",
-        f"total {total}, done {counts['done']}, failed {counts['failed']}, "
-        f"running {counts['running']}, missing {counts['missing']}",
-    ]
-    if failed:
-        lines.append("failed runs:")
-        lines += [f"  {p}" for p in failed]
-    return "\n".join(lines), 0 if counts["done"] == total else 1
+    return _status(sweep_dir, _load_manifest(sweep_dir))
 
 
 def _scalar(value: Any) -> Any:

@@ -18,7 +18,6 @@ config, so the same point always lands in the same run directory.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -31,17 +30,11 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, conint, model_validator
 
+from experiments.errors import InputError, Problems, did_you_mean
+
 # The experiment config's top-level seed field, set by the `seeds` axis.
 SEED_KEY = "seed"
 RUN_ID_LENGTH = 12
-
-
-class SweepError(ValueError):
-    """Bad sweep input; `problems` lists each one as `FILE: key.path: message`."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class _Strict(BaseModel):
@@ -186,23 +179,22 @@ def _pydantic_problems(path: Path, err: ValidationError) -> list[str]:
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(e["loc"][-1]), _keys_at(e["loc"][:-1]), n=1)
-            message = "unknown key" + (f"; did you mean '{close[0]}'?" if close else "")
+            message = "unknown key" + did_you_mean(e["loc"][-1], _keys_at(e["loc"][:-1]))
         problems.append(f"{path}: {loc or '(top level)'}: {message}")
     return problems
 
 
 def _read_model(path: Path, model: type[BaseModel]) -> Any:
-    """Read YAML file `path` into `model`; raises `SweepError` naming the file and keys."""
+    """Read YAML file `path` into `model`; raises `InputError` naming the file and keys."""
     try:
         data = yaml.safe_load(path.read_text())
         return model.model_validate(data if data is not None else {})
     except OSError as e:
-        raise SweepError([f"{path}: (file): {e.strerror}"]) from None
+        raise InputError([f"{path}: (file): {e.strerror}"]) from None
     except yaml.YAMLError as e:
-        raise SweepError([f"{path}: (file): invalid YAML: {e}"]) from None
+        raise InputError([f"{path}: (file): invalid YAML: {e}"]) from None
     except ValidationError as e:
-        raise SweepError(_pydantic_problems(path, e)) from None
+        raise InputError(_pydantic_problems(path, e)) from None
 
 
 def load_cluster_profile(path: Path) -> ClusterOptions:
@@ -221,39 +213,37 @@ def _sections(spec: SweepFile) -> list[tuple[str, Iterable[str]]]:
 
 
 def load_sweep(path: Path) -> Sweep:
-    """Parse and check a sweep file (schema, base files, axis shapes); raises `SweepError`."""
+    """Parse and check a sweep file (schema, base files, axis shapes); raises `InputError`."""
     path = Path(path)
     spec = _read_model(path, SweepFile)
-    problems = []
+    problems = Problems(str(path))
     bases = [spec.base] if isinstance(spec.base, str) else list(spec.base)
     if not bases:
-        problems.append(f"{path}: base: give at least one config")
+        problems.add(("base",), "give at least one config")
     resolved_bases = []
     for i, base in enumerate(bases):
         full = (path.parent / base).resolve()
         if not full.is_file():
-            where = "base" if isinstance(spec.base, str) else f"base.{i}"
-            problems.append(f"{path}: {where}: no such file: {full}")
+            problems.add(("base",) if isinstance(spec.base, str) else ("base", i), f"no such file: {full}")
         resolved_bases.append(full)
     for key, values in spec.grid.items():
         if not values:
-            problems.append(f"{path}: grid.{key}: empty list")
+            problems.add(("grid", key), "empty list")
     lengths = {len(v) for v in spec.zip.values()}
     if lengths == {0}:
-        problems.append(f"{path}: zip: empty lists")
+        problems.add(("zip",), "empty lists")
     if len(lengths) > 1:
         sizes = ", ".join(f"{k}: {len(v)}" for k, v in spec.zip.items())
-        problems.append(f"{path}: zip: lists must have equal lengths ({sizes})")
+        problems.add(("zip",), f"lists must have equal lengths ({sizes})")
     if spec.seeds is not None and not isinstance(spec.seeds, int) and not spec.seeds:
-        problems.append(f"{path}: seeds: empty list")
+        problems.add(("seeds",), "empty list")
     seen: dict[str, str] = {}
     for section, keys in _sections(spec):
         for key in keys:
             if key in seen:
-                problems.append(f"{path}: {section}.{key}: already set in {seen[key]}")
+                problems.add((section, key), f"already set in {seen[key]}")
             seen.setdefault(key, section)
-    if problems:
-        raise SweepError(problems)
+    problems.raise_if_any()
     return Sweep(path=path, bases=tuple(resolved_bases), spec=spec)
 
 
@@ -308,16 +298,16 @@ def resolve(sweep: Sweep, points: list[RunPoint]) -> list[Run]:
     """Resolve every point through `experiments.config.load` before anything runs.
 
     Returns the runs, dropping points that resolve to the same config as an earlier one. Raises
-    `SweepError` with every distinct problem of every point.
+    `InputError` with every distinct problem of every point.
     """
-    from experiments import config  # imported here so that a sweep file can be checked alone
+    from experiments import config  # imported here so that a sweep file can be checked alone (no registries)
 
     problems: list[str] = []
     runs: dict[str, Run] = {}
     for point in points:
         try:
             spec = config.load(point.base, list(point.overrides))
-        except config.ConfigError as e:
+        except InputError as e:
             for problem in map(lambda p: _attribute(p, sweep), e.problems):
                 if problem not in problems:  # the same mistake shows up in every run
                     problems.append(problem)
@@ -326,5 +316,5 @@ def resolve(sweep: Sweep, points: list[RunPoint]) -> list[Run]:
         rid = run_id(resolved)
         runs.setdefault(rid, Run(run_id=rid, point=point, seed=resolved.get(SEED_KEY), backend=spec.cortex.backend))
     if problems:
-        raise SweepError(problems)
+        raise InputError(problems)
     return list(runs.values())

@@ -1,6 +1,6 @@
 """What a Dask worker does for one sweep run: run it, publish it atomically.
 
-Spiking runs execute in their own Python process (`python -m experiments.sweep_task JOB_JSON`):
+Spiking runs execute in their own Python process (`python -m experiments.sweep.task JOB_JSON`):
 Brian2 leaks memory across networks in one process (brian2 issue #933) and installs a SIGINT
 handler that fails outside the main thread, and a worker task runs in a thread. Rate runs hold
 only numpy arrays and run inside the single-threaded worker process, which saves starting a new
@@ -27,8 +27,9 @@ from pathlib import Path
 TMP_DIR = ".tmp"
 LOG_NAME = "sweep.log"
 CYTHON_CACHE_ENV = "NEUROSTEER_CYTHON_CACHE"
-# The directory holding the `experiments` package, so a worker's child finds it without an install.
-_SOURCE_ROOT = str(Path(__file__).resolve().parent.parent)
+# The directory holding the `experiments` package, so a worker's child (and a batch job) finds it
+# without an install.
+SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -56,7 +57,7 @@ def _child_env(job: dict) -> dict[str, str]:
     if job.get("cache_beside_scratch", True):
         env.setdefault(CYTHON_CACHE_ENV, _cython_cache_dir())
     # Appended, so that an explicit PYTHONPATH (or an install) keeps precedence.
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), _SOURCE_ROOT) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), SOURCE_ROOT) if p)
     return env
 
 
@@ -137,7 +138,7 @@ def _run_in_subprocess(job: dict, out: Path, log_path: Path) -> int:
                  "parent_pid": os.getpid()}
     with open(log_path, "wb") as log:
         proc = subprocess.run(
-            [sys.executable, "-m", "experiments.sweep_task", json.dumps(child_job)],
+            [sys.executable, "-m", "experiments.sweep.task", json.dumps(child_job)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_child_env(job),
         )
     return proc.returncode
@@ -159,7 +160,7 @@ def _load_and_run(job: dict, out: Path) -> None:
     """Load the config exactly as the sweep validated it, then run it into ``out``."""
     try:
         from experiments import config, runner
-        from experiments.sweep_spec import run_id
+        from experiments.sweep.spec import run_id
 
         spec = config.load(Path(job["base"]), list(job["overrides"]))
         got = run_id(spec.resolved())
