@@ -38,31 +38,16 @@ def _edit(text: str, old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
-# (id, yaml text or edit, overrides, expected "key.path: message" fragment)
-MALFORMED = [
-    ("unknown-top-key", _edit(GOOD, "recording:", "recordings:"), [], "recordings: unknown key 'recordings'; did you mean 'recording'?"),
-    ("unknown-cortex-key", _edit(GOOD, "n_units: 32", "n_unit: 32"), [], "cortex.n_unit: unknown key 'n_unit'; did you mean 'n_units'?"),
-    ("wrong-type", _edit(GOOD, "n_units: 32", "n_units: many"), [], "cortex.n_units: "),
-    ("out-of-range-replicas", _edit(GOOD, "replicas: 2", "replicas: 0"), [], "replicas: Input should be greater than or equal to 1"),
-    ("unknown-world-kind", _edit(GOOD, "kind: anbn", "kind: anbm"), [], "world.kind: unknown world kind 'anbm'; did you mean 'anbn'?"),
-    ("unknown-backend", _edit(GOOD, "backend: rate", "backend: rat"), [], "cortex.backend: unknown backend 'rat'; did you mean 'rate'?"),
-    ("unknown-model", _edit(GOOD, "model: reservoir", "model: resevoir"), [], "cortex.model: unknown rate model 'resevoir'; did you mean 'reservoir'?"),
-    ("missing-variant", _edit(GOOD, "variant: long", "variant: longer"), [], "phases.1.variant: unknown variant 'longer'; did you mean 'long'?"),
-    ("duplicate-phase", _edit(GOOD, "name: test_long", "name: train"), [], "phases.1.name: duplicate phase name 'train'"),
-    ("wrong-length-key", _edit(GOOD, "strings: 20", "trials: 20"), [], "phases.0.strings: required for anbn worlds"),
-    ("world-cross-field", _edit(GOOD, "max_n: 4", "max_n: 0"), [], "world.max_n: "),
-    ("variant-unknown-key", _edit(GOOD, "{min_n: 5, max_n: 8}", "{min_n: 5, max_m: 8}"), [], "world.variants.long.max_m: unknown key 'max_m'; did you mean 'max_n'?"),
-    ("sample-exceeds-units", _edit(GOOD, "sample_units: 4", "sample_units: 64"), [], "recording.sample_units: 64 exceeds cortex.n_units (32)"),
-    ("no-phases", GOOD.split("phases:")[0] + "recording:\n  sample_units: 4\n", [], "phases: required key is missing"),
-    ("syntax", _edit(GOOD, "seed: 3", "seed: [3"), [], "(syntax): invalid YAML"),
-    ("top-level-list", "- 1\n- 2\n", [], "(top level): the top level must be a mapping"),
-    ("override-unknown-key", GOOD, ["cortex.n_unitz=5"], "cortex.n_unitz: unknown key 'n_unitz'; did you mean 'n_units'? (from --set)"),
-    ("override-bad-phase", GOOD, ["phases.tset.strings=5"], "phases.tset: no list item 'tset'"),
-    ("override-bad-value", GOOD, ["phases.train.plastic=maybe"], "phases.0.plastic: "),
-]
+def _malformed() -> list:
+    """The cases of tests/data/malformed_configs.yaml as pytest params: (yaml text, overrides, expected)."""
+    params = []
+    for case in yaml.safe_load((Path(__file__).parent / "data" / "malformed_configs.yaml").read_text()):
+        text = case.get("text", _edit(GOOD, case["old"], case["new"]) if "old" in case else GOOD)
+        params.append(pytest.param(text, case.get("set", []), case["expect"], id=case["id"]))
+    return params
 
 
-@pytest.mark.parametrize("text, overrides, expected", [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize("text, overrides, expected", _malformed())
 def test_malformed_config_exits_2_names_key_and_writes_nothing(tmp_path, capsys, text, overrides, expected):
     path = tmp_path / "exp.yaml"
     path.write_text(text)
