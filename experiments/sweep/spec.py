@@ -14,6 +14,10 @@ Every axis key is a dotted key path of the experiment config, applied exactly li
 `neurosteer run --set key.path=value`. The axes combine as a cartesian product (bases x grid x
 zip rows x random samples x seeds). A run is identified by a short hash of its fully resolved
 config, so the same point always lands in the same run directory.
+
+Bad input (the sweep file's schema, its base files and axes, or any run's config) raises
+`experiments.errors.InputError` with every problem as `FILE: key.path: message`; a config problem
+caused by a key the sweep sets names the sweep file and section instead.
 """
 
 from __future__ import annotations
