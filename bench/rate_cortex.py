@@ -48,6 +48,7 @@ import scipy.sparse  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.handwritten_rate import reservoir as handwritten  # noqa: E402
+from bench.timing import record_calls  # noqa: E402
 from cortex.rate import RATE_MODELS  # noqa: E402
 from cortex.rate import reservoir as rsv  # noqa: E402
 from cortex.rate.core import SPARSE_DENSITY  # noqa: E402
@@ -138,15 +139,7 @@ def _replicas(n: int, steps: int, dtype: str) -> tuple[float, float, float]:
     single, cortex, _ = cortex_run("reservoir", n, 1, steps, dtype)
     w, u, _, _ = _weights(cortex.params, dtype)
     bare = bare_run(w, u, cortex.params.density <= SPARSE_DENSITY, steps)
-    learn, spent = cortex.readout.learn, []
-
-    def timed_learn(*args):
-        start = time.perf_counter()
-        out = learn(*args)
-        spent.append(time.perf_counter() - start)
-        return out
-
-    cortex.readout.learn = timed_learn
+    spent = record_calls(cortex.readout, "learn")
     single(), bare()  # warm-up
     rows = []
     for _ in range(ROUNDS):
