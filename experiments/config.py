@@ -10,7 +10,7 @@ subcortex, what a codegen target can run, recorded units vs cortex size) are che
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -72,6 +72,7 @@ def loads(text: str, overrides=(), source: str = "<string>") -> ExperimentSpec:
 def validate(raw: Any, problems: Problems) -> ExperimentSpec:
     """Validate plain data (already overridden) into an :class:`ExperimentSpec`."""
     from cortex import model_registry
+    from cortex.spiking.params import target_limit
     from experiments.worlds import WORLDS
 
     if not isinstance(raw, dict):
@@ -109,11 +110,11 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
             problems.add(("cortex", "model"), unknown(model, models, what=f"{backend} model") if model else f"required key is missing; choose from: {', '.join(models)}")
         else:
             params_cls = registry[(backend, model)][0]
-            if cortex_raw.get("target") == "cpp_standalone" and "target" in params_cls.model_fields \
-                    and "cpp_standalone" not in get_args(params_cls.model_fields["target"].annotation):
-                problems.add(("cortex", "target"), f"cpp_standalone is not available for {backend} model '{model}': "
-                             "it runs in network operations every step, and Brian2 silently skips those in "
-                             "standalone mode; use cython (or auto)")
+            family = getattr(world_cls, "family", None)
+            why = target_limit(str(cortex_raw.get("target")), family)
+            if why:  # what a codegen target cannot run is declared once, in cortex
+                problems.add(("cortex", "target"), f"{why}; world.kind '{world_raw.get('kind')}' is a {family} "
+                             "world; use cython (or auto)")
                 cortex_raw = {k: v for k, v in cortex_raw.items() if k != "target"}  # reported once
             cortex = _model(params_cls, cortex_raw, ("cortex",), problems)
 
@@ -128,10 +129,6 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         subcortex = _subcortex_params()()
 
     phases = _phases(raw.get("phases"), world, world_cls, problems)
-    if cortex is not None and getattr(cortex, "target", None) == "cpp_standalone" and family not in (None, "sequence"):
-        problems.add(("cortex", "target"), f"cpp_standalone runs open-loop (grammar) worlds only: world.kind "
-                     f"'{world.kind}' is a closed loop, whose exchange with the world runs in network operations, "
-                     "and Brian2 silently skips those in standalone mode; use cython (or auto)")
     if cortex is not None and recording is not None and recording.sample_units > cortex.n_units:
         problems.add(("recording", "sample_units"), f"{recording.sample_units} exceeds cortex.n_units ({cortex.n_units})")
     problems.raise_if_any()

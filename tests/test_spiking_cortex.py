@@ -24,7 +24,7 @@ def test_params_module_does_not_import_brian2():
 
 def test_registry_entry_and_validation():
     params_cls, impl = SPIKING_MODELS["lif"]
-    assert params_cls is SpikingParams and impl == "cortex.spiking.network:SpikingCortex"
+    assert params_cls is SpikingParams and impl == "cortex.spiking.cortex:SpikingCortex"
     with pytest.raises(ValueError, match="whole multiple"):
         SpikingParams(step_ms=25.0, dt_ms=0.3)
     with pytest.raises(ValueError, match="extra"):
@@ -32,7 +32,7 @@ def test_registry_entry_and_validation():
 
 
 def make(K=2, seeds=None, **overrides):
-    from cortex.spiking.network import SpikingCortex
+    from cortex.spiking.cortex import SpikingCortex
 
     cortex = SpikingCortex(SpikingParams(**{**SMALL, **overrides}), n_inputs=3, n_replicas=K, sample_units=5)
     cortex.reset(list(seeds if seeds is not None else range(K)))
@@ -62,9 +62,9 @@ def test_learns_a_deterministic_cycle_above_chance():
 def test_plasticity_off_leaves_weights_unchanged():
     cortex = make()
     cortex.set_plasticity(False)
-    before = cortex._built.syn_ee.w_[:].copy(), cortex._built.cx.theta_[:].copy(), cortex._readout.weights.copy()
+    before = cortex._built.syn_ee.w_[:].copy(), cortex._built.cx.theta_[:].copy(), cortex.readout.weights.copy()
     cortex.run_sequence(cycle(2, 40), np.ones((2, 40), bool))
-    after = cortex._built.syn_ee.w_[:], cortex._built.cx.theta_[:], cortex._readout.weights
+    after = cortex._built.syn_ee.w_[:], cortex._built.cx.theta_[:], cortex.readout.weights
     for b, a in zip(before, after):
         np.testing.assert_array_equal(a, b)
     cortex.set_plasticity(True)
@@ -146,7 +146,7 @@ def test_closed_loop_traces_taken_during_the_run_equal_those_taken_at_the_end():
 def test_dopamine_steers_recurrent_weights_and_heads_answer():
     """Three-factor rule: the same run under positive dopamine ends with other E->E weights than
     under zero dopamine; the heads give assessments, value and action preferences every step."""
-    from cortex.spiking.network import SpikingCortex
+    from cortex.spiking.cortex import SpikingCortex
 
     weights, shapes = [], []
     for dopamine in (0.0, 1.0):
@@ -180,7 +180,7 @@ def test_non_finite_state_raises_numerical_error_naming_replica_and_variable():
 @pytest.mark.slow
 def test_reber_next_symbol_kl_to_optimal_is_small():
     """Plain Reber, 600 strings plastic then 150 frozen: KL to the exact next-symbol law <= 0.15."""
-    from cortex.spiking.network import SpikingCortex
+    from cortex.spiking.cortex import SpikingCortex
     from experiments.worlds.grammars import GRAMMARS
 
     grammar = GRAMMARS["reber"](GRAMMARS["reber"].Params())

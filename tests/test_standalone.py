@@ -78,8 +78,8 @@ def test_standalone_numerical_error_names_the_same_step_as_cython(tmp_path):
 
 
 @pytest.mark.parametrize("config, why", [
-    ("configs/steering/train_and_shift_spiking.yaml", "world.kind 'foraging' is a closed loop"),
-    ("configs/steering/izhikevich2007.yaml", "not available for spiking model 'izhikevich2007'"),
+    ("configs/steering/train_and_shift_spiking.yaml", "world.kind 'foraging' is a closed_loop world"),
+    ("configs/steering/izhikevich2007.yaml", "world.kind 'distal_reward' is a distal_reward world"),
 ])
 def test_cpp_standalone_is_rejected_where_the_loop_is_closed(tmp_path, capsys, config, why):
     out = tmp_path / "run"
@@ -148,7 +148,7 @@ phases:
 def test_spiking_cortex_used_directly_simulates_its_first_block_as_the_whole_run():
     """Without simulate_ahead, a standalone cortex's first run_sequence is the whole run (same
     outputs as cython); it cannot go on after it, nor run a closed loop."""
-    from cortex.spiking.network import SpikingCortex
+    from cortex.spiking.cortex import SpikingCortex
     from cortex.spiking.params import SpikingParams
 
     rng = np.random.default_rng(0)
@@ -169,7 +169,7 @@ def test_spiking_cortex_used_directly_simulates_its_first_block_as_the_whole_run
     standalone.run_sequence(inputs, active)
     with pytest.raises(RuntimeError, match="beyond the schedule"):
         standalone.run_sequence(inputs, active)
-    with pytest.raises(RuntimeError, match="open loop only"):
+    with pytest.raises(RuntimeError, match="open-loop\) worlds only"):
         standalone.run(5, None, np.zeros((2, 7)))
 
 

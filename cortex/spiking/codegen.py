@@ -30,21 +30,14 @@ def cache_dir(configured: str | None) -> Path:
     return path
 
 
-def resolve_target(requested: str, allow_standalone: bool = False) -> str:
-    """The target actually used: 'cython', 'numpy' or (where allowed) 'cpp_standalone'.
+def resolve_target(requested: str) -> str:
+    """The target actually used: 'cython', 'numpy' or 'cpp_standalone' (what each target cannot
+    run is declared in ``cortex.spiking.params.TARGET_LIMITS`` and checked at validation).
 
     'auto' picks cython when a compiler works and logs why it falls back otherwise.
-    'cpp_standalone' runs only where the caller can simulate its whole input ahead (open loop:
-    ``allow_standalone``); in standalone mode Brian2 silently skips network operations, so a
-    closed loop cannot run there. Asking for it elsewhere is an error, not a fallback.
     """
     global _working_cython
-    if requested == "cpp_standalone":
-        if allow_standalone:
-            return requested
-        raise ValueError("cortex.target: cpp_standalone is not supported by this model (Brian2 skips "
-                         "network operations in standalone mode, and this model needs them); use cython")
-    if requested in ("cython", "numpy"):
+    if requested in ("cython", "numpy", "cpp_standalone"):
         return requested
     if _working_cython is None:
         try:

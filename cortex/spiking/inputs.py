@@ -107,3 +107,11 @@ def gate_spikes(active: np.ndarray, step_ms: float, t0_ms: float, dt_ms: float) 
     idx = np.where(active[k, t], k, K + k)
     order = np.argsort(t, kind="stable")
     return idx[order].astype(np.int64), t0_ms + t[order] * step_ms - dt_ms
+
+
+def block_spikes(p, rngs, phases: np.ndarray, inputs: np.ndarray, active: np.ndarray, n_inputs: int,
+                 t0_ms: float) -> tuple[np.ndarray, np.ndarray]:
+    """Input spikes (indices, times_ms) of one open-loop block of (K, T) symbols starting at
+    ``t0_ms``, under the spiking params ``p``; runtime and standalone paths draw them alike."""
+    rates = rates_hz(np.clip(inputs, 0, n_inputs - 1), active, n_inputs, p.input_rate_hz, p.background_rate_hz)
+    return draw_spikes(rngs, rates, p.n_input_per_symbol, p.step_ms, p.dt_ms, t0_ms, p.input_noise, phases)

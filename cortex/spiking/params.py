@@ -1,7 +1,9 @@
-"""Parameters of the spiking (Brian2) cortex. Validating them never imports Brian2.
+"""Parameters of the spiking (Brian2) cortex, and what its codegen targets cannot run.
 
-``SPIKING_MODELS`` maps a YAML ``model`` name to its params class and the ``module:Class`` that
-builds it, so the registry can validate a config without importing the backend.
+Validating them never imports Brian2. ``SPIKING_MODELS`` maps a YAML ``model`` name to its params
+class and the ``module:Class`` that builds it, so the registry can validate a config without
+importing the backend. ``TARGET_LIMITS`` / :func:`target_limit` are the one declaration of what a
+target cannot do (config validation checks it; the cortex guards direct use with it).
 """
 from __future__ import annotations
 
@@ -124,4 +126,19 @@ class SpikingParams(CortexParams):
         return self.n_units - self.n_exc
 
 
-SPIKING_MODELS = {"lif": (SpikingParams, "cortex.spiking.network:SpikingCortex")}
+SPIKING_MODELS = {"lif": (SpikingParams, "cortex.spiking.cortex:SpikingCortex")}
+
+#: what a codegen target cannot run, declared once: target -> (world families it runs, why)
+TARGET_LIMITS = {
+    "cpp_standalone": (("sequence",), "Brian2 silently skips network operations in standalone mode, and a "
+                                      "closed loop exchanges with its world in them every step"),
+}
+
+
+def target_limit(target: str, family: str | None) -> str | None:
+    """Why codegen ``target`` cannot run a world of ``family`` ('sequence', 'closed_loop',
+    'distal_reward'), or None where it can (or the family is not known yet)."""
+    families, why = TARGET_LIMITS.get(target, (None, ""))
+    if families is None or family is None or family in families:
+        return None
+    return f"{target} runs {' and '.join(families)} (open-loop) worlds only: {why}"

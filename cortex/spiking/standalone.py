@@ -15,8 +15,8 @@ written at the start of every step (STDP and intrinsic plasticity switch at the 
 exactly as in the runtime path; one ``run()`` per phase would make Brian2 generate and compile
 every code object once per run), then ``device.build`` writes the project into a fresh
 directory, which we compile (reusing stored objects, see below) and run. Its spike and membrane-potential
-monitors come back as numpy arrays, and the spiking cortex replays them block by block (see
-``SpikingCortex.run_sequence``): readout, scoring and recording then do the same numpy work in the
+monitors come back as numpy arrays, and ``cortex.spiking.schedule`` replays them block by block
+for ``SpikingCortex.run_sequence``: readout, scoring and recording then do the same numpy work in the
 same order as with the cython runtime.
 
 Design choices:
@@ -53,9 +53,6 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
-
-_STATE = ("v", "I_slow", "adapt", "theta", "rate_est")
-
 
 @dataclass
 class Recording:
@@ -162,24 +159,10 @@ def _read(b, K: int) -> Recording:
     v = None
     if b.v_probe is not None:
         v = (np.asarray(b.v_probe.v_[:]).T * 1e3).astype(np.float32)  # (T_total, K * n_v)
+    from cortex.spiking.monitors import nonfinite_state
+
     bad, replicas = nonfinite_state(b)
     return Recording(i=i, t_ms=t_ms, v_mv=v, bad=bad, bad_replicas=replicas)
-
-
-def nonfinite_state(b) -> tuple[list[str], tuple[int, ...]]:
-    """(names of the built network's neuron and weight variables holding a NaN or Inf, the
-    replicas they do so in); ([], ()) when everything is finite."""
-    names, replicas = [], set()
-    for name in _STATE:
-        bad = ~np.isfinite(b.cx.variables[name].get_value())
-        if bad.any():
-            names.append(f"cx.{name}")
-            replicas.update(b.layout.replica[bad].tolist())
-    bad = ~np.isfinite(b.syn_ee.variables["w"].get_value())
-    if bad.any():
-        names.append("syn_ee.w")
-        replicas.update(b.layout.replica[np.asarray(b.syn_ee.i[:])[bad]].tolist())
-    return names, tuple(sorted(replicas))
 
 
 def _project_sources(directory: Path) -> tuple[list[str], list[str], bytes]:
