@@ -112,9 +112,9 @@ def _record(recorder: Any, name: str, trace: Any, rewards: np.ndarray, network: 
                     description="median of the other excitatory weights, every 1 s")
     recorder.append(name, "other_weights_p90", trace.others_p90, units="mV/ms",
                     description="90th percentile of the other excitatory weights, every 1 s")
-    recorder.append_events(name, "spikes_i", trace.spikes_i, units="1",
+    recorder.append_events(name, "spikes_index", trace.spikes_i, units="1",
                            description="replica-local index of the spiking neuron (< sample_units)")
-    recorder.append_events(name, "spikes_t_ms", trace.spikes_t_ms, units="ms", origin="run",
+    recorder.append_events(name, "spikes_time_ms", trace.spikes_t_ms, units="ms", origin="run",
                            description="spike time, network time since the first phase began")
     recorder.append_events(name, "spikes_replica", trace.spikes_replica, units="1", description="replica of each spike")
     recorder.append_events(name, "reward_times_s", rewards[:, 1] / 1000, units="s", origin="run",

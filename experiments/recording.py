@@ -1,27 +1,9 @@
 """Traces to HDF5, appended in chunks while a run goes, so memory stays bounded.
 
-Layout of ``traces.h5`` (read by ``experiments.plotting`` and by users):
-
-* root attributes: ``format_version``, ``n_replicas``, ``phases`` (JSON list, in run order), plus
-  whatever the runner adds through :meth:`Recorder.meta` (backend, world kind, symbols ...).
-* one group per phase, ``/<phase>``, with attributes ``index``, ``kind`` (``sequence``,
-  ``closed_loop`` or ``distal_reward``), ``start_step`` (global step index of the phase's first
-  step), ``step_ms`` (simulated ms per step, 1 for the rate backend) and ``plastic``.
-* step-level datasets of shape ``(K, T, ...)`` (replica first, time second), appended along the
-  time axis: e.g. ``input``, ``surprisal``, ``activity``, ``reward``, ``dopamine``. Names may contain
-  ``/`` (``drives/hunger``) to make sub-groups. Attributes ``units`` and ``description``.
-* event datasets of shape ``(N,)`` appended along their only axis: the spiking cortex's
-  ``spikes_replica``, ``spikes_index``, ``spikes_time_ms`` (network time since reset: attribute
-  ``origin`` = ``run``), the distal-reward runner's ``spikes_i``, ``spikes_t_ms``, ``spikes_replica``,
-  ``reward_times_s``, ``reward_replica``.
-* a spiking cortex adds, in open and closed loop alike, ``rate_hz`` (K, T) excitatory population
-  rate, ``v_mv`` (K, T, n_v) membrane potential of a few neurons at each step's start and, in
-  closed loop with reward-modulated STDP, ``eligibility/mean`` (K, T) (see
-  ``SpikingCortex.trace_info``).
-
-Every dataset a runner writes has a ``units`` attribute (``1`` for dimensionless quantities,
-counts and indices) and a ``description``; datasets sampled slower than the phase's steps say
-so with a ``dt_ms`` attribute.
+What ``traces.h5`` holds (names, units, descriptions, sampling intervals, layouts) is declared in
+:mod:`experiments.traces`, the one schema shared with ``experiments.plotting``: the recorder writes
+a dataset only if the schema declares it for the phase's kind, sets its attributes from there, and
+raises ``ValueError`` for an undeclared name or for units that disagree with the schema.
 """
 from __future__ import annotations
 
@@ -31,16 +13,17 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-FORMAT_VERSION = 1
+from experiments import traces
+from experiments.traces import FORMAT_VERSION
 
 
 class Recorder:
-    """Append-only HDF5 writer with one group per phase.
+    """Append-only HDF5 writer with one group per phase, in the layout of :mod:`experiments.traces`.
 
     Parameters
     ----------
     path: file to create (overwritten).
-    n_replicas: K, the size of every step-level dataset's first axis.
+    n_replicas: K, the size of every per-replica dataset's first axis.
     chunk_steps: HDF5 chunk length along time; also the natural flush size for callers.
     """
 
@@ -52,15 +35,21 @@ class Recorder:
         self._file.attrs["format_version"] = FORMAT_VERSION
         self._file.attrs["n_replicas"] = self.n_replicas
         self._phases: list[str] = []
+        self._kinds: dict[str, str] = {}
 
     # -- structure -----------------------------------------------------------------------------
     def phase(self, name: str, **attrs) -> None:
-        """Open (or re-open) the group of phase ``name`` and set its attributes."""
+        """Open (or re-open) the group of phase ``name`` and set its attributes; the first opening
+        names its ``kind`` (a key of :data:`experiments.traces.SCHEMA`)."""
+        kind = attrs.get("kind", self._kinds.get(name))
+        if kind not in traces.SCHEMA:
+            raise ValueError(f"phase {name}: kind {kind!r} is not one of {', '.join(traces.SCHEMA)}")
         group = self._file.require_group(name)
         if name not in self._phases:
             group.attrs["index"] = len(self._phases)
             self._phases.append(name)
             self._file.attrs["phases"] = json.dumps(self._phases)
+        self._kinds[name] = kind
         self.attrs(name, **attrs)
 
     def attrs(self, phase: str, **attrs) -> None:
@@ -75,20 +64,54 @@ class Recorder:
             self._file.attrs[key] = json.dumps(value) if isinstance(value, (dict, list, tuple)) else value
 
     # -- data ----------------------------------------------------------------------------------
-    def append(self, phase: str, name: str, array, units: str = "", description: str = "", **attrs) -> None:
-        """Append a (K, T, ...) block along the time axis of ``/<phase>/<name>``; ``units``,
-        ``description`` and ``attrs`` become the dataset's attributes when it is created."""
+    def append(self, phase: str, name: str, array, units: str | None = None, description: str | None = None,
+               **attrs) -> None:
+        """Append a block to ``/<phase>/<name>``: (K, T, ...) along time, or a 1-D block of events
+        where the schema's layout is ``event``. Units, description and sampling attributes come
+        from :mod:`experiments.traces`; ``units``/``description``/``attrs`` given here must agree
+        with it, and are required only where the cortex states them (its own traces)."""
+        entry, attrs = self._declared(phase, name, units, description, attrs)
         array = np.asarray(array)
+        if entry.layout == "event":
+            self._append(phase, name, array.reshape(-1), 0, attrs)
+            return
         if array.ndim < 2 or array.shape[0] != self.n_replicas:
             raise ValueError(f"{phase}/{name}: expected shape (K={self.n_replicas}, T, ...), got {array.shape}")
-        self._append(phase, name, array, 1, units, description, attrs)
+        self._append(phase, name, array, 1, attrs)
 
-    def append_events(self, phase: str, name: str, array, units: str = "", description: str = "", **attrs) -> None:
+    def append_events(self, phase: str, name: str, array, units: str | None = None,
+                      description: str | None = None, **attrs) -> None:
         """Append a 1-D block of events (spike indices, times ...) to ``/<phase>/<name>``."""
-        array = np.asarray(array).reshape(-1)
-        self._append(phase, name, array, 0, units, description, attrs)
+        if self._entry(phase, name).layout != "event":
+            raise ValueError(f"{phase}/{name}: not an event dataset in experiments/traces.py")
+        self.append(phase, name, array, units, description, **attrs)
 
-    def _append(self, phase, name, array, axis, units, description, attrs):
+    def _entry(self, phase: str, name: str) -> traces.Trace:
+        kind = self._kinds.get(phase)
+        if kind is None:
+            raise ValueError(f"{phase}/{name}: open the phase with Recorder.phase({phase!r}, kind=...) first")
+        entry = traces.lookup(kind, name)
+        if entry is None:
+            raise ValueError(f"{phase}/{name}: not a dataset of a {kind} phase (declare it in experiments/traces.py)")
+        return entry
+
+    def _declared(self, phase, name, units, description, attrs) -> tuple[traces.Trace, dict]:
+        """The schema entry and the dataset's attributes: the schema's, completed by the caller's
+        where the cortex states them; a disagreement is an error, not a silent override."""
+        entry = self._entry(phase, name)
+        schema = entry.attrs()
+        given = {k: v for k, v in {"units": units, "description": description, **attrs}.items() if v is not None}
+        for key, value in given.items():
+            if key in schema and value != schema[key]:
+                raise ValueError(f"{phase}/{name}: {key} {value!r}, but experiments/traces.py declares "
+                                 f"{schema[key]!r}")
+        merged = {**given, **schema}
+        missing = [k for k in ("units", "description") if not merged.get(k)]
+        if missing:
+            raise ValueError(f"{phase}/{name}: no {' or '.join(missing)} (the cortex states them for its own traces)")
+        return entry, merged
+
+    def _append(self, phase, name, array, axis, attrs):
         group = self._file.require_group(phase)
         if name not in group:
             shape = list(array.shape)
@@ -102,12 +125,7 @@ class Recorder:
             chunks = [max(1, c) for c in chunks]
             ds = group.create_dataset(name, shape=tuple(shape), maxshape=tuple(maxshape), dtype=array.dtype,
                                       chunks=tuple(chunks), compression="gzip", compression_opts=1, shuffle=True)
-            if units:
-                ds.attrs["units"] = units
-            if description:
-                ds.attrs["description"] = description
-            for key, value in attrs.items():
-                ds.attrs[key] = value
+            ds.attrs.update(attrs)
         ds = group[name]
         n_old = ds.shape[axis]
         n_new = n_old + array.shape[axis]
@@ -134,14 +152,9 @@ class Recorder:
         self.close()
 
 
-def append_traces(recorder: Recorder, phase: str, traces: dict, info: dict) -> None:
-    """Record a cortex's own traces (``SequenceOutput.extra`` or ``traces()``): 1-D arrays as
-    events, the rest as (K, T, ...) step data; ``info`` maps a name to (units, description)."""
-    for name, value in (traces or {}).items():
-        value = np.asarray(value)
-        units, description = info.get(name, ("", ""))
-        if value.ndim == 1:
-            extra = {"origin": "run"} if name == "spikes_time_ms" else {}
-            recorder.append_events(phase, name, value, units=units, description=description, **extra)
-        else:
-            recorder.append(phase, name, value, units=units, description=description)
+def append_traces(recorder: Recorder, phase: str, arrays: dict, info: dict) -> None:
+    """Record a cortex's own traces (``SequenceOutput.extra`` or ``traces()``) under their schema
+    names; ``info`` is the cortex's ``trace_info``: name -> (units, description)."""
+    for name, value in (arrays or {}).items():
+        units, description = info.get(name, (None, None))
+        recorder.append(phase, name, value, units=units, description=description)

@@ -132,7 +132,7 @@ def test_replica_of_a_batch_equals_a_single_run_of_its_seed():
         session = DistalRewardSession(IzhikevichParams(), DistalRewardParams(), seeds, sample_units=20)
         session.run_phase(phase("train", 3.0), rec)
         last = rec.data[("train", "spikes_replica")] == len(seeds) - 1
-        traces[len(seeds)] = (session.network.weights()[-1], rec.data[("train", "spikes_t_ms")][last])
+        traces[len(seeds)] = (session.network.weights()[-1], rec.data[("train", "spikes_time_ms")][last])
     assert len(traces[1][1]) > 0
     np.testing.assert_array_equal(traces[2][0], traces[1][0])
     np.testing.assert_array_equal(traces[2][1], traces[1][1])

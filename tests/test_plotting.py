@@ -1,5 +1,5 @@
-"""Plotting reads saved runs: every figure renders from synthetic run directories of each kind, with
-labelled axes and marked phases; partial runs give exit code 1 naming what is missing; a path
+"""Plotting reads saved runs: every figure renders from synthetic run directories of each kind (written
+through the real recorder, so in the schema of experiments/traces.py), with labelled axes and marked phases; partial runs give exit code 1 naming what is missing; a path
 that is not a run gives 2; a 10^6-step run plots quickly without reading everything; and no
 backend module is imported along the way."""
 from __future__ import annotations
@@ -185,25 +185,18 @@ def test_unknown_plot_name_or_format_gives_exit_2(tmp_path):
     assert code == 2 and "jpeg" in err
 
 
-# -- compatibility with the writer ---------------------------------------------------------------
-def test_a_run_written_by_the_recorder_plots(tmp_path):
-    from experiments.recording import Recorder
-
-    config = {"phases": [{"name": "train", "steps": 600}, {"name": "shift", "steps": 600}]}
-    run_dir = tmp_path / "run"
-    synth.write_dir(run_dir, config, {"train": {"fidelity": 0.5}}, n_replicas=2).close()
-    rng = np.random.default_rng(0)
-    with Recorder(run_dir / "traces.h5", n_replicas=2, chunk_steps=256) as rec:
-        rec.meta(backend="rate", world_kind="foraging")
-        for name, start, world in (("train", 0, "normal"), ("shift", 600, "poison")):
-            rec.phase(name, kind="closed_loop", start_step=start, step_ms=1.0, plastic=True, world=world)
-            for _ in range(3):  # appended in flushes, as during a run
-                rec.append(name, "reward", (rng.random((2, 200)) < 0.05).astype(np.float32), units="a.u.")
-                rec.append(name, "dopamine", rng.normal(size=(2, 200)).astype(np.float32), units="a.u.")
-                rec.append(name, "activity", rng.random((2, 200, 16)).astype(np.float32), units="rate (a.u.)")
-    result = plot_run(run_dir)
-    assert result.exit_code == 0, result.problems
-    assert {"neural", "reward"} <= set(result.written)
+# -- the schema ---------------------------------------------------------------------------------
+def test_the_reader_refuses_names_outside_the_schema_and_files_of_another_version(tmp_path):
+    run_dir = copy_of("distal_reward", tmp_path)
+    with RunReader(run_dir) as reader:
+        assert reader.problems == []
+        with pytest.raises(KeyError, match="weights"):
+            reader.has("learn", "weights")
+        assert not reader.has("learn", "reward")  # a closed-loop name: declared, but not here
+    with h5py.File(run_dir / "traces.h5", "a") as h5:
+        h5.attrs["format_version"] = 1
+    code, _, err = _main(run_dir, only="weights")
+    assert code == 1 and "format_version 1" in err
 
 
 # -- cost of a long run, and the import wall -------------------------------------------------------
@@ -246,12 +239,13 @@ def test_plotting_imports_no_backend_and_no_pyplot(tmp_path):
 
 
 def test_a_million_step_run_plots_fast_without_reading_everything(tmp_path):
-    run_dir = synth.big_run(tmp_path / "big", n_steps=10**6)
-    with h5py.File(run_dir / "traces.h5") as h5:
-        sizes = []
-        h5.visititems(lambda _, obj: sizes.append(obj.size * obj.dtype.itemsize)
-                      if isinstance(obj, h5py.Dataset) else None)
-    probe = _probe(run_dir)
+    run_dirs = [synth.big_run(tmp_path / kind, n_steps=10**6, kind=kind) for kind in ("closed_loop", "sequence")]
+    sizes = []
+    for run_dir in run_dirs:
+        with h5py.File(run_dir / "traces.h5") as h5:
+            h5.visititems(lambda _, obj: sizes.append(obj.size * obj.dtype.itemsize)
+                          if isinstance(obj, h5py.Dataset) else None)
+    probe = _probe(*run_dirs)
     assert probe["code"] == 0, probe["problems"]
     assert {"neural", "reward", "learning", "sequences"} <= set(probe["written"])
     assert probe["wall_s"] < 20
@@ -298,7 +292,8 @@ def test_block_means_match_numpy_and_keep_the_block_range(run):
         blocks = raw[:, :n].reshape(raw.shape[0], -1, 10)
         np.testing.assert_allclose(series.mean[:, : n // 10], np.nanmean(blocks, axis=2), rtol=1e-6)
         np.testing.assert_allclose(series.hi[:, : n // 10], np.nanmax(blocks, axis=2))
-        assert series.t_ms[0] == pytest.approx(phase.start_ms + 4.5 * reader.sample_ms(phase.name, name))
+        assert series.t_ms[0] == pytest.approx(reader.origin_ms(phase.name, name)
+                                               + 4.5 * reader.sample_ms(phase.name, name))
 
 
 def test_distal_reward_timing_follows_the_phase_attributes(tmp_path):
@@ -306,7 +301,8 @@ def test_distal_reward_timing_follows_the_phase_attributes(tmp_path):
     with RunReader(run_dir) as reader:
         assert reader.sample_ms("learn", "dopamine") == 10.0
         assert reader.sample_ms("learn", "rewarded_weight") == 1000.0
-        assert reader.origin_ms("learn", "rewarded_weight") == 1000.0  # weights_t0_s: the first sample at 1 s
+        assert reader.origin_ms("learn", "rewarded_weight") == 1000.0  # the first sample at the end of 1 s
+        assert reader.origin_ms("learn", "dopamine") == 10.0
         assert reader.phase("learn").duration_ms == 60_000 and reader.problems == []
         owner = reader.h5["learn/reward_replica"][...]
         times = event_times_ms(reader, "learn", "reward_times_s", replica=1)

@@ -1,44 +1,42 @@
 """Event datasets (spikes, reward deliveries): read from the file's ends, in bounded amounts.
 
-Event times may count from the run start (network time, as Brian2 reports them) or from the phase
-start: an ``origin`` attribute (``"run"`` or ``"phase"``) on the dataset says which; without it,
-events that all fall inside the phase's global time span are taken as run time. Every function
-here returns global times in ms, on the same axis as :meth:`RunReader.reduce`.
+Event times count from the run start (network time, as Brian2 reports them) or from the phase
+start, as their ``origin`` attribute says; their ``units`` attribute (``ms`` or ``s``) gives the
+scale, and the schema (:mod:`experiments.traces`) names the dataset that says whose each event is.
+Every function here returns global times in ms, on the same axis as :meth:`RunReader.reduce`.
 """
 from __future__ import annotations
 
 import h5py
 import numpy as np
 
+from experiments import traces
+
 from .io import RunReader, decode_attr
 
 
-def _event_origin(reader: RunReader, phase: str, ds: h5py.Dataset, unit_ms: float) -> float:
+def _event_origin(reader: RunReader, phase: str, ds: h5py.Dataset) -> float:
     """0 when event times count from the run start, the phase start when they count from it."""
-    p = reader.phase(phase)
-    origin = decode_attr(ds.attrs.get("origin", ""))
-    if origin in ("run", "phase"):
-        return 0.0 if origin == "run" else p.start_ms
-    head = np.asarray(ds[: 1 << 12], dtype=np.float64) * unit_ms
-    tail = np.asarray(ds[-(1 << 12):], dtype=np.float64) * unit_ms
-    tolerance = p.step_ms
-    inside = head.min() >= p.start_ms - tolerance and tail.max() <= p.end_ms + tolerance
-    return 0.0 if p.start_ms == 0 or inside else p.start_ms
+    return 0.0 if decode_attr(ds.attrs["origin"]) == "run" else reader.phase(phase).start_ms
+
+
+def _unit_ms(ds: h5py.Dataset) -> float:
+    return traces.EVENT_UNIT_MS[decode_attr(ds.attrs["units"])]
 
 
 def event_times_ms(reader: RunReader, phase: str, name: str, replica: int | None = 0,
                    max_events: int = 200_000) -> np.ndarray:
     """Global times in ms of the first ``max_events`` events of ``name`` (``reward_times_s`` ...),
-    of one replica when a ``<stem>_replica`` dataset says whose each event is."""
+    of one replica when the schema names a dataset that says whose each event is."""
     ds = reader.dataset(phase, name)
     if ds is None or ds.shape[0] == 0:
         return np.empty(0)
-    unit_ms = 1e3 if name.endswith("_s") else 1.0
-    t = np.asarray(ds[:max_events], dtype=np.float64) * unit_ms
-    owner = reader.dataset(phase, name.split("_")[0] + "_replica")
+    t = np.asarray(ds[:max_events], dtype=np.float64) * _unit_ms(ds)
+    entry = traces.lookup(reader.phase(phase).kind, name)
+    owner = reader.dataset(phase, entry.replica) if entry is not None and entry.replica else None
     if replica is not None and owner is not None:
         t = t[np.asarray(owner[:max_events]) == replica]
-    return t + _event_origin(reader, phase, ds, unit_ms)
+    return t + _event_origin(reader, phase, ds)
 
 
 def spikes(reader: RunReader, phase: str, t0_ms: float, t1_ms: float, replica: int = 0,
@@ -49,9 +47,9 @@ def spikes(reader: RunReader, phase: str, t0_ms: float, t1_ms: float, replica: i
     nearer the window and stops once a block's events of ``replica`` lie wholly beyond it, or
     after ``max_read`` events.
     """
-    t_ds, i_ds = reader.dataset(phase, "spikes_t_ms"), reader.dataset(phase, "spikes_i")
+    t_ds, i_ds = reader.dataset(phase, "spikes_time_ms"), reader.dataset(phase, "spikes_index")
     r_ds = reader.dataset(phase, "spikes_replica")
-    origin = _event_origin(reader, phase, t_ds, 1.0)
+    origin = _event_origin(reader, phase, t_ds)
     t0_ms, t1_ms = t0_ms - origin, t1_ms - origin  # into the file's own time
     n = t_ds.shape[0]
     p = reader.phase(phase)
@@ -78,9 +76,9 @@ def spikes(reader: RunReader, phase: str, t0_ms: float, t1_ms: float, replica: i
 
 def spike_extent(reader: RunReader, phase: str, block: int = 1 << 16) -> tuple[float, float] | None:
     """Global (first, last) spike time in ms, from the ends of the file only."""
-    ds = reader.dataset(phase, "spikes_t_ms")
+    ds = reader.dataset(phase, "spikes_time_ms")
     if ds is None or ds.shape[0] == 0:
         return None
     head, tail = np.asarray(ds[:block]), np.asarray(ds[-block:])
-    origin = _event_origin(reader, phase, ds, 1.0)
+    origin = _event_origin(reader, phase, ds)
     return origin + float(head.min()), origin + float(tail.max())

@@ -10,9 +10,11 @@ heatmap a short window. :class:`RunReader` therefore reads
 * windows (first or last N steps) for heatmaps and membrane potentials;
 * spike events (:mod:`.events`) scanned from the nearer end of the file, with a cap on how many.
 
-Conventions: time inside a phase is the sample index times the dataset's sampling interval
-(``dt_ms`` attribute, else the phase attribute ``<name>_dt_ms``, else the phase's ``step_ms``);
-global time adds the phase start, ``start_step * step_ms``, so phases line up on one axis. The rate
+Only names that :mod:`experiments.traces` (the schema the recorder writes) declares are read: asking
+for another is a ``KeyError``, and a file of another ``format_version`` is reported as a problem.
+Conventions: time inside a phase is the sample index times the dataset's sampling interval (its
+``dt_ms`` attribute, else the phase's ``step_ms``) plus its ``t0_ms`` attribute; global time adds
+the phase start, ``start_step * step_ms``, so phases line up on one axis. The rate
 cortex has no physical clock (its ``step_ms`` is 1 by convention): :attr:`RunReader.clocked` is
 False and figures label its axes in steps. In sequence phases, ``input`` is -1 where a replica's
 stream is padded to the block's longest (:meth:`RunReader.padding`): those steps are not activity
@@ -30,23 +32,14 @@ import h5py
 import numpy as np
 import yaml
 
+from experiments import traces
+
 MAX_POINTS = 5000  # per line: more points than pixels only costs time
 SLAB_BYTES = 8 << 20  # read this much per h5py call in exact block means
 BYTE_BUDGET = 128 << 20  # above this a block mean samples whole chunks instead of reading all
 
-# Weight series of Izhikevich (2007) phases share one sampling interval, ``weights_dt_s``.
-WEIGHT_SERIES = ("rewarded_weight", "other_weights_median", "other_weights_p90")
-# Two writers, two names for the same thing: the distal-reward runner writes the first, the spiking
-# cortex's probes the others.
-ALIASES = {"spikes_t_ms": ("spikes_time_ms",), "spikes_i": ("spikes_index",), "v_mV": ("v_mv",)}
 # Backends whose steps are not simulated time.
 UNCLOCKED_BACKENDS = ("rate",)
-# Datasets a phase of each kind cannot do without; their absence is reported as a problem.
-REQUIRED = {"sequence": ("input", "surprisal"), "closed_loop": ("reward", "dopamine"),
-            "distal_reward": ("dopamine",)}
-# Not step-aligned by design: per-string or per-trial series, or only the first T' steps.
-NOT_STEP_ALIGNED = ("strings/", "trials/")
-PREFIX_ONLY = ("pred", "optimal")
 
 
 class NotARunDir(ValueError):
@@ -153,59 +146,44 @@ class RunReader:
 
     def _read_layout(self):
         self.attrs = {k: decode_attr(v) for k, v in self.h5.attrs.items()}
-        names = self.attrs.get("phases") or sorted(
-            (k for k in self.h5 if isinstance(self.h5[k], h5py.Group)),
-            key=lambda k: int(self.h5[k].attrs.get("index", 0)))
+        version = self.attrs.get("format_version")
+        if version != traces.FORMAT_VERSION:
+            self.problems.append(f"traces.h5: format_version {version}, this reader reads "
+                                 f"{traces.FORMAT_VERSION} (experiments/traces.py)")
         variant_before = None
-        for name in names:
+        for name in self.attrs.get("phases") or []:
             if name not in self.h5:
                 self.problems.append(f"traces.h5: phase '{name}' missing")
                 continue
-            g = self.h5[name]
-            a = {k: decode_attr(v) for k, v in g.attrs.items()}
-            spec = self._config_phase(name)
-            variant = a.get("world", a.get("variant", spec.get("world", spec.get("variant"))))
-            variant = json.dumps(variant, sort_keys=True) if isinstance(variant, (dict, list)) else variant
-            shift = bool(a.get("shift", variant is not None and variant_before is not None
-                               and variant != variant_before))
-            variant_before = variant if variant is not None else variant_before
+            a = {k: decode_attr(v) for k, v in self.h5[name].attrs.items()}
+            variant = a.get("variant")
+            shift = variant_before is not None and variant != variant_before
+            variant_before = variant
             phase = Phase(name, int(a.get("index", len(self.phases))), str(a.get("kind", "")),
-                          int(a.get("start_step", 0)), float(a.get("step_ms", self.attrs.get("step_ms", 1.0))),
+                          int(a.get("start_step", 0)), float(a.get("step_ms", 1.0)),
                           bool(a.get("plastic", True)), 0.0, shift)
             self.phases.append(phase)
         self.phases = [self._with_duration(p) for p in self.phases]
         self._check()
 
     def _with_duration(self, phase: Phase) -> Phase:
-        durations = [ds.shape[1] * self.sample_ms(phase.name, n) for n, ds in self._step_datasets(phase.name)]
-        expected = self._expected_steps(phase.name)
-        duration = max(durations + [expected * phase.step_ms if expected else 0.0])
+        """The phase with its duration: its ``n_steps`` (written when it ended), else as far as
+        its step-aligned datasets reach (a run that stopped inside the phase)."""
+        durations = [ds.shape[1] * self.sample_ms(phase.name, n) for n, ds in self._step_datasets(phase)]
+        expected = self.h5[phase.name].attrs.get("n_steps")
+        duration = max(durations + [int(expected) * phase.step_ms if expected is not None else 0.0])
         return Phase(**{**phase.__dict__, "duration_ms": duration})
-
-    def _config_phase(self, name: str) -> dict:
-        """The phase's entry in config.yaml (a list of dicts with ``name``, or a dict by name)."""
-        phases = self.config.get("phases") if isinstance(self.config, dict) else None
-        if isinstance(phases, dict):
-            spec = phases.get(name)
-        else:
-            spec = next((p for p in phases or () if isinstance(p, dict) and p.get("name") == name), None)
-        return spec if isinstance(spec, dict) else {}
-
-    def _expected_steps(self, name: str) -> int | None:
-        """Steps the phase should have: its ``n_steps`` attribute, else the config's ``steps``."""
-        attr = self.h5[name].attrs.get("n_steps") if self.h5 is not None else None
-        if attr is not None:
-            return int(attr)
-        steps = self._config_phase(name).get("steps")
-        return steps if isinstance(steps, int) else None
 
     def _check(self):
         """Report required datasets that are absent and step-level datasets cut short."""
         for phase in self.phases:
-            for need in REQUIRED.get(phase.kind, ()):
+            if phase.kind not in traces.SCHEMA:
+                self.problems.append(f"traces.h5: /{phase.name} has kind '{phase.kind}', not one of "
+                                     f"{', '.join(traces.SCHEMA)}")
+            for need in traces.REQUIRED.get(phase.kind, ()):
                 if not self.has(phase.name, need):
                     self.problems.append(f"traces.h5: /{phase.name}/{need} missing")
-            for name, ds in self._step_datasets(phase.name):
+            for name, ds in self._step_datasets(phase):
                 got_ms = ds.shape[1] * self.sample_ms(phase.name, name)
                 if got_ms + self.sample_ms(phase.name, name) <= phase.duration_ms:
                     want = int(round(phase.duration_ms / self.sample_ms(phase.name, name)))
@@ -221,20 +199,21 @@ class RunReader:
         self.h5[phase].visititems(lambda n, obj: out.append(n) if isinstance(obj, h5py.Dataset) else None)
         return out
 
-    def _step_datasets(self, phase: str):
-        k = int(self.attrs.get("n_replicas", 0)) or None
-        for name in self.names(phase):
-            ds = self.h5[phase][name]
-            if ds.ndim >= 2 and (k is None or ds.shape[0] == k) and not name.startswith(NOT_STEP_ALIGNED) \
-                    and name not in PREFIX_ONLY:
-                yield name, ds
+    def _step_datasets(self, phase: Phase):
+        """(name, dataset) of the phase's datasets that run the length of the phase."""
+        for name in self.names(phase.name):
+            entry = traces.lookup(phase.kind, name)
+            if entry is not None and entry.layout in traces.ALIGNED:
+                yield name, self.h5[phase.name][name]
 
     def _resolve(self, phase: str, name: str) -> str | None:
+        """``name`` if the phase holds it; KeyError for a name the schema does not declare."""
+        if not traces.declared(name):
+            raise KeyError(f"'{name}' is not a dataset of experiments/traces.py")
         if self.h5 is None or phase not in self.h5:
             return None
-        group = self.h5[phase]
-        return next((n for n in (name, *ALIASES.get(name, ())) if n in group
-                     and isinstance(group[n], h5py.Dataset)), None)
+        found = self.h5[phase].get(name)
+        return name if isinstance(found, h5py.Dataset) else None
 
     def has(self, phase: str, name: str) -> bool:
         return self._resolve(phase, name) is not None
@@ -259,27 +238,16 @@ class RunReader:
         return "dimensionless" if units == "1" else units
 
     def sample_ms(self, phase: str, name: str) -> float:
-        """Sampling interval of a step-level dataset, in ms."""
+        """Sampling interval of a step-level dataset, in ms: its ``dt_ms``, else the phase's step."""
         ds = self.dataset(phase, name)
-        group = self.h5[phase].attrs
         if ds is not None and "dt_ms" in ds.attrs:
             return float(ds.attrs["dt_ms"])
-        if f"{name}_dt_ms" in group:
-            return float(group[f"{name}_dt_ms"])
-        if name in WEIGHT_SERIES and "weights_dt_s" in group:
-            return 1e3 * float(group["weights_dt_s"])
-        return float(group.get("step_ms", self.attrs.get("step_ms", 1.0)))
+        return self.phase(phase).step_ms
 
     def origin_ms(self, phase: str, name: str) -> float:
-        """Global time of a step-level dataset's first sample (the phase start unless a
-        ``<name>_t0_ms`` / ``weights_t0_s`` phase attribute says otherwise)."""
-        group, p = self.h5[phase].attrs, self.phase(phase)
-        t0 = group.get(f"{name}_t0_ms")
-        if t0 is None and name in WEIGHT_SERIES and "weights_t0_s" in group:
-            t0 = 1e3 * float(group["weights_t0_s"])
-        if t0 is None:
-            return p.start_ms
-        return float(t0) if float(t0) >= p.start_ms else p.start_ms + float(t0)
+        """Global time of a step-level dataset's first sample: the phase start plus its ``t0_ms``."""
+        ds = self.dataset(phase, name)
+        return self.phase(phase).start_ms + (float(ds.attrs.get("t0_ms", 0.0)) if ds is not None else 0.0)
 
     def index_at(self, phase: str, name: str, t_ms: float) -> int:
         """Index of the sample of ``name`` at global time ``t_ms`` (not clipped above)."""

@@ -16,8 +16,6 @@ from .io import RunReader
 
 GROUPS = {"strings/": "string", "trials/": "trial"}
 SKIP = {"action", "item", "string_len"}  # per-trial facts, not metrics to follow over learning
-DEFAULT_UNITS = {"cross_entropy": "nats", "kl_to_optimal": "nats", "longrange_correct": "fraction",
-                 "fidelity": "fraction", "proxy_follow": "fraction", "conflict": "fraction"}
 # per-string or per-trial series whose phase summary in metrics.json goes by another name
 SUMMARY_NAME = {"reward": "subcortex_reward", "proxy_follow": "proxy_reliance", "conflict": "conflict_share",
                 "longrange_correct": "longrange_accuracy"}
@@ -75,18 +73,20 @@ def moving_average(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
-def curve(raw: np.ndarray, window: int, fraction: bool):
-    """Mean over replicas (rows of ``raw``) of the trailing moving average, and its 95% interval.
+def curve(raw: np.ndarray, window: int, fraction: bool, every: int = 1):
+    """Mean over replicas (rows of ``raw``) of the trailing moving average, and its 95% interval,
+    at every ``every``-th value (the points drawn: a bootstrap at all 10^5 strings of a long run
+    would hold 1,000 resamples of each).
 
     Fractions pool the outcomes of all replicas in the window (a Wilson interval); other metrics
     resample the replicas' moving averages (a bootstrap interval)."""
     if fraction:
         sums, counts = moving_sums(raw, window)
-        s, n = sums.sum(axis=0), counts.sum(axis=0)
+        s, n = sums.sum(axis=0)[::every], counts.sum(axis=0)[::every]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = np.where(n > 0, s / np.maximum(n, 1), np.nan)
         return (mean, *wilson(s, n))
-    return bootstrap_interval(moving_average(raw, window))
+    return bootstrap_interval(moving_average(raw, window)[:, ::every])
 
 
 def build(reader: RunReader):
@@ -103,21 +103,20 @@ def build(reader: RunReader):
         total = max((b for _, b in offsets.values()), default=1)
         window = int(np.clip(total // 50, 1, 500))
         windows.append((GROUPS[prefix], window))
-        units = DEFAULT_UNITS.get(metric, "a.u.")
+        units = next(reader.units(p.name, name) for p in reader.phases if reader.has(p.name, name))
         drawn_levels: dict[str, float] = {}
         means = []
         for phase in reader.phases:
             ds = reader.dataset(phase.name, name)
             x0, x1 = offsets[phase.name]
             if ds is not None and ds.shape[-1]:
-                units = reader.units(phase.name, name, units)
                 raw = np.asarray(ds[...], dtype=np.float64).reshape(-1, ds.shape[-1])
                 if ds.dtype.kind in "iub":  # integer codes: a negative value means 'does not apply'
                     raw[raw < 0] = np.nan
-                mean, lo, hi = curve(raw, window, units in FRACTIONS)
-                step = max(1, mean.size // MAX_POINTS)
-                x = x0 + np.arange(mean.size)[::step] + 1
-                band(ax, x, mean[::step], lo[::step], hi[::step], label=None if ax.lines else "model", color="C0")
+                step = max(1, raw.shape[-1] // MAX_POINTS)
+                mean, lo, hi = curve(raw, window, units in FRACTIONS, every=step)
+                x = x0 + np.arange(raw.shape[-1])[::step] + 1
+                band(ax, x, mean, lo, hi, label=None if ax.lines else "model", color="C0")
                 means.append(mean)
             _levels(ax, reader.metrics.get(phase.name, {}), summary, x0, x1, drawn_levels)
         mark_phases(ax, reader.phases, label=True, x_of=lambda p, o=offsets: o[p.name])

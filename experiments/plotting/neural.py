@@ -29,7 +29,7 @@ PADDING = dict(facecolor="none", hatch="///", edgecolor="0.6", lw=0)
 def _columns(reader: RunReader):
     """Phases to draw, and all phases with neural data (more than MAX_PHASE_COLUMNS: the first, the
     shifts, then the rest in order, and the last)."""
-    phases = reader.with_data("activity", "spikes_t_ms", "rate_hz", "v_mV")
+    phases = reader.with_data("activity", "spikes_time_ms", "rate_hz", "v_mv")
     if len(phases) <= MAX_PHASE_COLUMNS:
         return phases, phases
     middle = sorted(phases[1:-1], key=lambda p: not p.shift)[:MAX_PHASE_COLUMNS - 2]
@@ -39,7 +39,7 @@ def _columns(reader: RunReader):
 def _window(reader: RunReader, phase) -> tuple[float, float]:
     """Global [t0, t1) ms of the last window of a phase: before replica 0's padding, and where
     spikes were recorded, if they were."""
-    spiking = reader.has(phase.name, "spikes_t_ms") or reader.has(phase.name, "v_mV")
+    spiking = reader.has(phase.name, "spikes_time_ms") or reader.has(phase.name, "v_mv")
     span = WINDOW_MS_SPIKING if spiking else WINDOW_STEPS_RATE * phase.step_ms
     end = phase.end_ms
     active = reader.active_end(phase.name, replica=0)
@@ -56,7 +56,7 @@ def build(reader: RunReader):
     phases, every = _columns(reader)
     if not phases:
         return None
-    rows = ["top", "rate"] + (["v"] if any(reader.has(p.name, "v_mV") for p in phases) else [])
+    rows = ["top", "rate"] + (["v"] if any(reader.has(p.name, "v_mv") for p in phases) else [])
     fig, axes = new_figure(len(rows), len(phases), sharex="col", sharey="row",
                            gridspec_kw={"height_ratios": [2.2, 1, 1.2][:len(rows)]})
     # seconds once the windows lie beyond 2 s: tick labels like 599200 ms are hard to read
@@ -69,7 +69,7 @@ def build(reader: RunReader):
         ax_top.set_title(f"{phase.name}\nlast {(t1 - t0) / scale:g} {unit}", fontsize=9,
                          color="tab:red" if phase.shift else "black")
         spikes = None
-        if reader.has(phase.name, "spikes_t_ms"):
+        if reader.has(phase.name, "spikes_time_ms"):
             spikes = _raster(reader, phase, t0, t1, ax_top, scale)
         elif reader.has(phase.name, "activity"):
             image = _heatmap(reader, phase, t0, t1, ax_top, scale) or image
@@ -146,7 +146,7 @@ def _units(reader, phases):
 
 def _raster(reader, phase, t0, t1, ax, scale):
     t, i = spikes(reader, phase.name, t0, t1)
-    n_neurons = int(reader.attrs.get("n_neurons", 0)) or (int(i.max()) + 1 if i.size else 1)
+    n_neurons = int(reader.h5[phase.name].attrs.get("sample_units", 0)) or (int(i.max()) + 1 if i.size else 1)
     # dot size shrinks with the number of spikes so dense rasters stay grey, not black
     ax.scatter(t / scale, i, s=max(0.3, min(4.0, 2e4 / max(1, t.size))), c="black", marker="|" if t.size < 3000
                else ".", linewidths=0.6, rasterized=True)
@@ -208,11 +208,11 @@ def _population(reader, phase, t0, t1, ax, scale, spikes):
 
 
 def _voltages(reader, phase, t0, t1, ax, scale):
-    if not reader.has(phase.name, "v_mV"):
+    if not reader.has(phase.name, "v_mv"):
         note_empty(ax, "no membrane potential recorded")
         ax.set_ylabel("V (mV)")
         return
-    t, v = _read(reader, phase, "v_mV", t0, t1, replicas=0)
+    t, v = _read(reader, phase, "v_mv", t0, t1, replicas=0)
     for k in range(min(N_VOLTAGE_TRACES, v.shape[1] if v.ndim > 1 else 1)):
         ax.plot(t / scale, v[:, k] if v.ndim > 1 else v, lw=0.7, color=f"C{k + 1}", label=f"neuron {k}")
-    ax.set_ylabel(f"V ({reader.units(phase.name, 'v_mV', 'mV')})")
+    ax.set_ylabel(f"V ({reader.units(phase.name, 'v_mv', 'mV')})")

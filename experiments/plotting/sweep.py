@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from .figures import FORMATS, bootstrap_interval, legend, new_figure, save
-from .learning import DEFAULT_UNITS
 
 RESERVED = {"run_id", "seed", "status", "run_dir", "path", "error", "wall_time_s", "index", "replica"}
 OK_STATUS = {"", "ok", "done", "success", "succeeded", "completed", "finished"}
 SIZE_HINTS = ("n_units", "n_exc", "n_inh", "size", "n_neurons")
 MAX_HUES = 6
-# units of metrics.json names (learning's DEFAULT_UNITS names the per-string and per-trial series)
-UNITS = {**DEFAULT_UNITS, **{name: "fraction" for name in (
-    "accuracy", "legal_mass", "longrange_accuracy", "fidelity_late", "proxy_reliance", "conflict_share")}}
+# units of metrics.json names
+UNITS = {"cross_entropy": "nats", "kl_to_optimal": "nats", **{name: "fraction" for name in (
+    "longrange_correct", "fidelity", "proxy_follow", "conflict", "accuracy", "legal_mass", "longrange_accuracy",
+    "fidelity_late", "proxy_reliance", "conflict_share")}}
 
 
 def _number(text: str):
