@@ -15,8 +15,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from cortex import resolve
-from cortex.spiking.izhikevich_params import IZHIKEVICH_MODELS, IzhikevichParams
+from cortex import make_cortex
+from cortex.spiking.izhikevich_params import IzhikevichParams
 from experiments.worlds.distal_reward import DistalRewardParams
 
 
@@ -91,38 +91,31 @@ class DistalRewardSession:
         """
         if world_params is not None:
             self.rule.params = _as_world_params(world_params)
-        run = resolve(IZHIKEVICH_MODELS[self.cortex_params.model][1])  # imports Brian2 only now
+        if self.network is None:  # built like every cortex; imports Brian2 only now
+            self.network = make_cortex(self.cortex_params, n_inputs=0, n_replicas=len(self.seeds),
+                                       sample_units=self.sample_units)
+            self.network.reset(self.seeds)
         n_before = len(self.rule.delivered)
-        self.network, trace = run(self.cortex_params, self.seeds, phase.duration_s, phase.plastic, self.rule,
-                                  progress=progress, network=self.network, sample_units=self.sample_units)
+        trace = self.network.run_phase(phase.duration_s, phase.plastic, self.rule, progress=progress)
         rewards = np.array(self.rule.delivered[n_before:], dtype=float).reshape(-1, 2)
         _record(recorder, phase.name, trace, rewards, self.network)
         return _metrics(trace, rewards, self.cortex_params, self.network.n_replicas)
 
 
 def _record(recorder: Any, name: str, trace: Any, rewards: np.ndarray, network: Any) -> None:
-    """Write the phase's traces: dense (K, T) arrays and 1-D event arrays, each with units."""
-    recorder.append(name, "dopamine", trace.dopamine, units="1", description="phasic dopamine, every 10 ms")
-    recorder.append(name, "eligibility/rewarded", trace.rewarded_elig, units="mV/ms", dt_ms=10.0,
-                    description="eligibility trace c of the rewarded synapse (dopamine x c moves its weight), "
-                                "every 10 ms")
-    recorder.append(name, "rewarded_weight", trace.rewarded_weight, units="mV/ms",
-                    description="weight of the rewarded synapse, every 1 s")
-    recorder.append(name, "other_weights_median", trace.others_median, units="mV/ms",
-                    description="median of the other excitatory weights, every 1 s")
-    recorder.append(name, "other_weights_p90", trace.others_p90, units="mV/ms",
-                    description="90th percentile of the other excitatory weights, every 1 s")
-    recorder.append_events(name, "spikes_index", trace.spikes_i, units="1",
-                           description="replica-local index of the spiking neuron (< sample_units)")
-    recorder.append_events(name, "spikes_time_ms", trace.spikes_t_ms, units="ms", origin="run",
-                           description="spike time, network time since the first phase began")
-    recorder.append_events(name, "spikes_replica", trace.spikes_replica, units="1", description="replica of each spike")
-    recorder.append_events(name, "reward_times_s", rewards[:, 1] / 1000, units="s", origin="run",
-                           description="delivery time of each reward, network time")
-    recorder.append_events(name, "reward_replica", rewards[:, 0].astype(np.int32), units="1",
-                           description="replica of each reward")
-    recorder.attrs(name, dopamine_dt_ms=10.0, weights_dt_s=1.0, weights_t0_s=float(trace.weights_t_s[0]),
-                   w_max=network.params.w_max, tagged_pre=network.tagged_pre, tagged_post=network.tagged_post,
+    """Write the phase's traces: dense (K, T) arrays and 1-D event arrays (units, descriptions and
+    sampling intervals: experiments/traces.py)."""
+    recorder.append(name, "dopamine", trace.dopamine)
+    recorder.append(name, "eligibility/rewarded", trace.rewarded_elig)
+    recorder.append(name, "rewarded_weight", trace.rewarded_weight)
+    recorder.append(name, "other_weights_median", trace.others_median)
+    recorder.append(name, "other_weights_p90", trace.others_p90)
+    recorder.append_events(name, "spikes_index", trace.spikes_i)
+    recorder.append_events(name, "spikes_time_ms", trace.spikes_t_ms)
+    recorder.append_events(name, "spikes_replica", trace.spikes_replica)
+    recorder.append_events(name, "reward_times_s", rewards[:, 1] / 1000)
+    recorder.append_events(name, "reward_replica", rewards[:, 0].astype(np.int32))
+    recorder.attrs(name, w_max=network.params.w_max, tagged_pre=network.tagged_pre, tagged_post=network.tagged_post,
                    sample_units=network.sample_units, codegen_target=network.target)
 
 

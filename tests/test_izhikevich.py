@@ -154,3 +154,17 @@ def test_full_reproduction_rewarded_synapse_reaches_max_others_stay_low():
     assert (m["rewarded_weight_final_frac"] >= 0.9).sum() >= 3, m
     assert (m["others_median_final_frac"] < 0.25).all(), m
     assert np.nanmin(m["time_at_90pct_frac"]) > 0.5, m
+
+
+@pytest.mark.brian2
+def test_built_through_make_cortex_like_every_model_and_says_what_it_cannot_run():
+    from cortex import Cortex, make_cortex
+
+    net = make_cortex(IzhikevichParams(n_units=50), n_inputs=0, n_replicas=1, sample_units=5)
+    assert isinstance(net, Cortex) and net.step_ms == 1.0 and net.traces() == {} and not net.wants_input_ahead
+    with pytest.raises(NotImplementedError, match="no input symbols"):
+        net.run_sequence(np.zeros((1, 3), int), np.ones((1, 3), bool))
+    with pytest.raises(NotImplementedError, match="run_phase"):
+        net.run(3, None, np.zeros((1, 0)))
+    with pytest.raises(RuntimeError, match="reset"):
+        net.run_phase(0.01, True, lambda t, pre, post: None)

@@ -1,4 +1,8 @@
-"""Izhikevich (2007) network with dopamine-modulated STDP, in Brian2.
+"""Izhikevich (2007) network with dopamine-modulated STDP, in Brian2, behind ``cortex.base.Cortex``.
+
+Built like every model (``cortex.make_cortex``, then ``reset(seeds)``). It has no input symbols
+and no CortexOutput: its loop is :meth:`IzhikevichCortex.run_phase`, which exchanges spike times
+for dopamine every 1 ms; ``run_sequence`` and ``run`` say so (NotImplementedError).
 
 K replicas (one per seed) run as one block-diagonal Brian2 network, inside one ``Network.run``
 per phase. Per replica: ``n_units`` Izhikevich neurons with a random 1 ms input, 100 synapses per
@@ -35,7 +39,7 @@ from typing import Callable, Sequence
 import brian2 as b2
 import numpy as np
 
-from cortex.base import NumericalError, nonfinite_replicas
+from cortex.base import CortexBase, NumericalError, nonfinite_replicas
 from cortex.spiking import codegen
 from cortex.spiking.izhikevich_params import IzhikevichParams
 
@@ -98,25 +102,45 @@ class PhaseTrace:
     duration_s: float
 
 
-class IzhikevichNetwork:
-    """K independent replicas of the paper's network, built from one seed each.
+class IzhikevichCortex(CortexBase):
+    """K independent replicas of the paper's network, built from one seed each by ``reset``.
 
     ``tagged_pre`` / ``tagged_post`` (K,): replica-local indices of the tagged synapse's neurons
     (the first synapse of excitatory neuron 0 that does not target neuron 0 itself; the paper
-    takes synapse 1 of neuron 1). Its weight starts at ``w_rewarded_init``.
+    takes synapse 1 of neuron 1). Its weight starts at ``w_rewarded_init``. ``n_inputs``,
+    ``signals`` and ``n_actions`` are accepted for the common construction path; the model has none.
     """
 
-    def __init__(self, params: IzhikevichParams, seeds: Sequence[int], sample_units: int = 100):
+    step_ms = DT_MS
+
+    def __init__(self, params: IzhikevichParams, n_inputs: int = 0, n_replicas: int = 1, sample_units: int = 100,
+                 signals: Sequence[str] = (), n_actions: int = 0):
         self.params = params
-        self.n_replicas = len(seeds)
+        self.n_inputs, self.n_replicas = int(n_inputs), int(n_replicas)
         self.target = codegen.resolve_target(params.target)
         self._cache = codegen.cache_dir(params.cache_dir)
         self.sample_units = min(sample_units, params.n_units)
+        self.net = None
+
+    def reset(self, seeds: Sequence[int]) -> None:
+        """Build the network, replica k from ``seeds[k]`` alone (wiring and input noise)."""
+        if len(seeds) != self.n_replicas:
+            raise ValueError(f"need {self.n_replicas} seeds, got {len(seeds)}")
         # spawn key (0,) marks the cortex's streams; the reward rule uses (1,) (see experiments)
         streams = [np.random.SeedSequence(s, spawn_key=(0,)).spawn(2) for s in seeds]
         self._noise_rngs = [np.random.default_rng(ss[1]) for ss in streams]
         with codegen.brian_prefs(self.target, self._cache):
             self._build([np.random.default_rng(ss[0]) for ss in streams])
+
+    def run_sequence(self, inputs, active):
+        """Not supported: the network has no input symbols to predict (its input is noise)."""
+        raise NotImplementedError("spiking model izhikevich2007 has no input symbols, so no open loop; "
+                                  "it runs distal_reward worlds through run_phase")
+
+    def run(self, steps, exchange, first_inputs):
+        """Not supported: the loop exchanges spike times for dopamine (see :meth:`run_phase`)."""
+        raise NotImplementedError("spiking model izhikevich2007 exchanges spike times for dopamine every 1 ms "
+                                  "(run_phase with a RewardExchange), not CortexOutput for Exchange")
 
     # ------------------------------------------------------------------ construction
     def _build(self, rngs: list[np.random.Generator]) -> None:
@@ -213,8 +237,8 @@ class IzhikevichNetwork:
         """Current phasic dopamine per replica, (K,)."""
         return self._da.copy()
 
-    def run(self, duration_s: float, plastic: bool, exchange: RewardExchange,
-            progress: Callable[[float, float], None] | None = None) -> PhaseTrace:
+    def run_phase(self, duration_s: float, plastic: bool, exchange: RewardExchange,
+                  progress: Callable[[float, float], None] | None = None) -> PhaseTrace:
         """Simulate ``duration_s`` seconds in one ``Network.run``; returns what the phase recorded.
 
         ``exchange`` is called every 1 ms step with the time of the last step whose spikes it can
@@ -222,6 +246,8 @@ class IzhikevichNetwork:
         postsynaptic neurons; it returns the dopamine released at that step, (K,), or None.
         ``progress(done_s, total_s)`` is called every simulated second.
         """
+        if self.net is None:
+            raise RuntimeError("call reset(seeds) before running the cortex")
         n_steps = int(round(duration_s * 1000 / DT_MS))
         n_da = n_steps // DA_SAMPLE_MS
         w_every = int(round(WEIGHT_SAMPLE_S * 1000 / DT_MS))
@@ -300,15 +326,3 @@ class IzhikevichNetwork:
         if self._progress is not None:
             self._progress(self._step * DT_MS / 1000, self._duration_s)
 
-
-def run_distal_reward(params: IzhikevichParams, seeds: Sequence[int], duration_s: float, plastic: bool,
-                      exchange: RewardExchange, progress: Callable[[float, float], None] | None = None,
-                      network: IzhikevichNetwork | None = None, sample_units: int = 100
-                      ) -> tuple[IzhikevichNetwork, PhaseTrace]:
-    """Run one phase of the distal-reward experiment; builds the network unless ``network`` is given.
-
-    Returns the network (pass it back in to continue with the next phase) and the phase's trace.
-    """
-    if network is None:
-        network = IzhikevichNetwork(params, seeds, sample_units=sample_units)
-    return network, network.run(duration_s, plastic, exchange, progress)

@@ -75,6 +75,6 @@ class IzhikevichParams(CortexParams):
         return int(round(self.n_units * self.exc_fraction))
 
 
-#: YAML ``model`` name -> (params class, "module:function" that runs it; imported lazily so that
+#: YAML ``model`` name -> (params class, "module:Class" that builds it; imported lazily so that
 #: validating a config never imports Brian2)
-IZHIKEVICH_MODELS = {"izhikevich2007": (IzhikevichParams, "cortex.spiking.izhikevich:run_distal_reward")}
+IZHIKEVICH_MODELS = {"izhikevich2007": (IzhikevichParams, "cortex.spiking.izhikevich:IzhikevichCortex")}
