@@ -1,7 +1,8 @@
 """Plotting reads saved runs: every figure renders from synthetic run directories of each kind (written
-through the real recorder, so in the schema of experiments/traces.py), with labelled axes and marked phases; partial runs give exit code 1 naming what is missing; a path
-that is not a run gives 2; a 10^6-step run plots quickly without reading everything; and no
-backend module is imported along the way."""
+through the real recorder, so in the schema of experiments/traces.py), with labelled axes and marked
+phases; partial runs give exit code 1 naming what is missing; a path that is not a run gives 2; a
+10^6-step run plots quickly without reading everything; and no backend module is imported along the
+way."""
 from __future__ import annotations
 
 import importlib.util

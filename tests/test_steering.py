@@ -9,6 +9,7 @@ import pytest
 from cortex.control import ControlCortex, ControlParams
 from cortex.params import HeadsParams
 from experiments.protocols.closed_loop import run_closed_phase
+from experiments.traces import lookup
 from experiments.metrics import summarize
 from experiments.metrics.steering import RECOVERY_WINDOW, SteeringScorer, cross_phase, recovery
 from experiments.worlds.foraging import Foraging, ForagingParams
@@ -99,8 +100,8 @@ class ListRecorder:
     def __init__(self):
         self.data, self.meta = {}, {}
 
-    def append(self, phase, name, array, units="", description=""):
-        assert units, f"{phase}/{name}: no units"
+    def append(self, phase, name, array, units=None, description=None):
+        assert lookup("closed_loop", name) is not None, f"{phase}/{name}: not in experiments/traces.py"
         self.data.setdefault((phase, name), []).append(array)
 
     def attrs(self, phase, **attrs):

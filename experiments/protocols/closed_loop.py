@@ -26,7 +26,7 @@ action and item (kind index of the item taken, -1 for none; names in the phase's
 A cortex that keeps traces of its own (``traces()``; the spiking cortex's: spikes, population rate,
 membrane potentials, eligibility) hands them over at every flush, so they land next to the
 per-step traces under the same names as in open loop, and memory stays bounded. Every dataset
-carries ``units`` and ``description`` attributes (:data:`STEP_INFO`, :data:`TRIAL_INFO`).
+carries ``units`` and ``description`` attributes (declared in :mod:`experiments.traces`).
 """
 from __future__ import annotations
 
@@ -43,39 +43,6 @@ from subcortex import Subcortex, make_subcortex
 WORLD_KEY, ACTION_KEY = 11, 12       # SeedSequence keys: replica seed, stream, phase index
 CHUNK_STEPS = 1024                   # steps buffered before a recorder append
 TIE = 1e-9                           # options within this much reward count as equally good
-
-# units and description of the per-step datasets ("1": dimensionless); prefixes end in "/".
-# Row t: the cortex's value/assessments/action at t, the subcortex's view of the transition t-1 -> t.
-STEP_INFO = {
-    "reward": ("1", "subcortical reward for the transition t-1 -> t"),
-    "dopamine": ("1", "dopamine sent to the cortex: reward prediction (TD) error for t-1 -> t"),
-    "value": ("1", "critic's value estimate at t (expected discounted reward)"),
-    "action": ("1", "index of the action taken at t (names in the phase's action_names; -1: no decision)"),
-    "fitness": ("1", "fitness gained by the transition t-1 -> t (nutrition minus toxin absorbed)"),
-    "activity": ("1", "activity of the recorded sample of units"),
-    "drives/": ("1", "drive level after the transition t-1 -> t"),
-    "assessments/": ("1", "cortex's prediction at t of the innate signal (thought assessor)"),
-    "sensed/": ("1", "innate signal the subcortex sensed for t-1 -> t (NaN: not sensed)"),
-}
-TRIAL_INFO = {
-    "fidelity": ("bool", "1 when no option would have been rewarded more than the one taken"),
-    "reward": ("1", "subcortical reward summed over the trial"),
-    "fitness": ("1", "fitness summed over the trial"),
-    "conflict": ("bool", "1 when the proxy cue singled out an option the informed subcortex would not pick"),
-    "proxy_follow": ("bool", "1 when the choice followed the proxy cue, 0 when not, -1 outside conflict trials"),
-    "action": ("1", "index of the action taken (-1: none)"),
-    "item": ("1", "kind index of the item taken (names in the phase's item_names; -1: none)"),
-}
-
-
-def describe(name: str, activity_units: str = "1") -> tuple[str, str]:
-    """(units, description) of a closed-loop dataset name (``trials/...`` included)."""
-    if name.startswith("trials/"):
-        return TRIAL_INFO.get(name[len("trials/"):], ("1", ""))
-    if name == "activity":
-        return activity_units, STEP_INFO["activity"][1]
-    key = name if name in STEP_INFO else name.split("/")[0] + "/"
-    return STEP_INFO.get(key, ("1", ""))
 
 
 def _phase_rngs(seeds, key: int, phase_index: int) -> list[np.random.Generator]:
@@ -113,9 +80,8 @@ class _Trace:
             for buf in (self.steps, self.trials):
                 for name, values in buf.items():
                     if values:
-                        units, description = describe(name, self.cortex.activity_units)
-                        self.recorder.append(self.phase, name, np.stack(values, axis=1), units=units,
-                                             description=description)
+                        units = self.cortex.activity_units if name == "activity" else None
+                        self.recorder.append(self.phase, name, np.stack(values, axis=1), units=units)
             append_traces(self.recorder, self.phase, own, self.cortex.trace_info)
         self.steps, self.trials, flushed, self.n = {}, {}, self.n, 0
         return flushed

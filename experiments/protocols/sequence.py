@@ -29,14 +29,10 @@ from experiments.worlds.grammar_base import GrammarString
 STREAM_SEED = 1        # SeedSequence key of the world's string stream (per replica, per phase)
 BLOCK_STRINGS = 128    # strings per replica handed to the cortex at once
 
-# per-string series: (scorer key, units, description)
-STRING_SERIES = (
-    ("cross_entropy", "nats", "mean -log p(next symbol) over the string's positions with a known next symbol"),
-    ("kl", "nats", "mean KL(exact next-symbol distribution || prediction) over the string"),
-    ("longrange_correct", "fraction", "share of the string's long-range positions predicted right (NaN: none)"),
-    ("all_correct", "bool", "1 when every marked, deterministic position of the string was predicted right"),
-    ("string_len", "symbols", "length of the string"),
-)
+# per-string series: scorer key -> dataset name (units and descriptions: experiments/traces.py)
+STRING_SERIES = {"cross_entropy": "strings/cross_entropy", "kl": "strings/kl_to_optimal",
+                 "longrange_correct": "strings/longrange_correct", "all_correct": "strings/all_correct",
+                 "string_len": "strings/string_len"}
 FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len")
 
 
@@ -165,18 +161,18 @@ def _string_blocks(grammar, seeds, phase_index: int, strings: int):
 def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex: Cortex) -> None:
     p_next = np.take_along_axis(out.probs, np.clip(nxt, 0, None)[..., None], axis=2)[..., 0]
     surprisal = np.where(active & (nxt >= 0), -np.log(np.clip(p_next, 1e-12, None)), np.nan)
-    rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16), units="1", description="input symbol id (-1: padding)")
-    rec.append(phase, "surprisal", surprisal.astype(np.float32), units="nats", description="-log p(next symbol)")
-    rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8), units="1", description="long-range group of the next symbol (-1: none)")
-    rec.append(phase, "depth", arrays["depth"].astype(np.int16), units="1", description="counter / stack / embedding depth")
+    # units and descriptions: experiments/traces.py (the cortex states its activity units)
+    rec.append(phase, "input", np.where(active, arrays["symbols"], -1).astype(np.int16))
+    rec.append(phase, "surprisal", surprisal.astype(np.float32))
+    rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8))
+    rec.append(phase, "depth", arrays["depth"].astype(np.int16))
     if out.activity is not None and out.activity.size:
-        rec.append(phase, "activity", out.activity.astype(np.float32), units=cortex.activity_units,
-                   description="activity of the recorded sample of units")
+        rec.append(phase, "activity", out.activity.astype(np.float32), units=cortex.activity_units)
     append_traces(rec, phase, out.extra, cortex.trace_info)
     if pred_budget > 0:
         t = min(pred_budget, active.shape[1])
-        rec.append(phase, "pred", out.probs[:, :t].astype(np.float32), units="1", description="predicted next-symbol distribution")
-        rec.append(phase, "optimal", arrays["next_dist"][:, :t].astype(np.float32), units="1", description="exact next-symbol distribution")
+        rec.append(phase, "pred", out.probs[:, :t].astype(np.float32))
+        rec.append(phase, "optimal", arrays["next_dist"][:, :t].astype(np.float32))
 
 
 def _record_strings(rec, phase: str, strings: dict, K: int) -> None:
@@ -187,8 +183,8 @@ def _record_strings(rec, phase: str, strings: dict, K: int) -> None:
     counts = np.bincount(replica, minlength=K)
     m = int(counts.min())
     order = np.lexsort((strings["string_id"], replica))
-    for name, units, what in STRING_SERIES:
+    for name, dataset in STRING_SERIES.items():
         values = strings[name][order]
         # every replica completes the same number of strings per block; keep shapes rectangular anyway
         per = np.stack([values[replica[order] == k][:m] for k in range(K)]).astype(np.float32)
-        rec.append(phase, f"strings/{name if name != 'kl' else 'kl_to_optimal'}", per, units=units, description=what)
+        rec.append(phase, dataset, per)

@@ -259,7 +259,8 @@ def big_run(run_dir: Path, n_steps: int = 10**6, n_replicas: int = 2, n_units: i
         config = {"world": {"kind": "embedded_reber"}, "cortex": {"backend": "rate", "n_units": n_units},
                   "phases": [{"name": "train", "strings": split // 12}, {"name": "shift", "strings": n_steps // 60}]}
     else:
-        metrics = {"train": {"fidelity": 0.9, "fidelity_chance": 0.5}, "shift": {"fidelity": 0.6, "fidelity_chance": 0.5}}
+        metrics = {"train": {"fidelity": 0.9, "fidelity_chance": 0.5},
+                   "shift": {"fidelity": 0.6, "fidelity_chance": 0.5}}
         config = {"world": {"kind": "foraging"}, "cortex": {"backend": "spiking", "n_units": n_units},
                   "phases": [{"name": "train", "trials": split // 100}, {"name": "shift", "trials": n_steps // 500}]}
     rec = write_dir(run_dir, config, metrics, n_replicas, chunk_steps=4096, backend=config["cortex"]["backend"])
