@@ -1,4 +1,5 @@
-"""Behaviour of the spiking (Brian2) cortex: learning, plasticity switch, closed loop, seeding.
+"""The spiking (Brian2) cortex beyond the shared suite (test_backends.py): its traces and spikes,
+the plasticity switch on its weights, padding gates, dopamine on E->E weights, state checks.
 
 All Brian2 tests build the same small network structure, so with a warm cython cache they
 compile nothing (the first run on a machine compiles for a few minutes).
@@ -11,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from cortex.base import CortexOutput, Exchange, Modulators, NumericalError
+from cortex.base import Exchange, Modulators, NumericalError
 from cortex.spiking.params import SPIKING_MODELS, SpikingParams
 
 SMALL = dict(n_units=100, step_ms=25.0, dt_ms=1.0, n_v_probe=2)
@@ -44,7 +45,7 @@ def cycle(K: int, T: int, start: int = 0) -> np.ndarray:
 
 
 @pytest.mark.brian2
-def test_learns_a_deterministic_cycle_above_chance():
+def test_open_loop_learns_and_hands_out_its_traces():
     cortex = make()
     cortex.run_sequence(cycle(2, 150), np.ones((2, 150), bool))
     cortex.set_plasticity(False)
@@ -88,27 +89,6 @@ def test_padding_steps_freeze_a_replica():
     frozen_w = w[lay.replica[post] == 1].copy()
     cortex.run_sequence(cycle(2, 20), np.r_[True, False][:, None] & np.ones((2, 20), bool))
     np.testing.assert_array_equal(w[lay.replica[post] == 1], frozen_w)
-
-
-@pytest.mark.brian2
-def test_closed_loop_calls_exchange_once_per_step():
-    cortex = make()
-    calls = []
-
-    def exchange(step: int, out: CortexOutput) -> Exchange:
-        calls.append((step, out.activity.shape, out.next_input.shape))
-        x = np.zeros((2, 3))
-        x[:, (step + 1) % 3] = 1.0
-        mods = Modulators(dopamine=np.zeros(2), supervisory=np.zeros((2, 0)), plastic=np.ones(2, bool))
-        return Exchange(inputs=x, modulators=mods, action=np.full(2, -1), done=np.zeros(2, bool))
-
-    first = np.eye(3)[[0, 0]]
-    cortex.run(12, exchange, first)
-    assert [c[0] for c in calls] == list(range(12))
-    assert calls[0][1:] == ((2, 5), (2, 3))
-    traces = cortex.traces()
-    assert traces["rate_hz"].shape == (2, 12) and traces["rate_hz"].max() > 0
-    assert cortex.time_ms == pytest.approx(12 * 25.0)
 
 
 @pytest.mark.brian2
