@@ -1,8 +1,15 @@
-"""The learning subsystem: one generic predictive learner, two backends behind one interface.
+"""The learning subsystem: one interface, several models, one registry.
 
-``model_registry()`` maps the YAML names ``(cortex.backend, cortex.model)`` to the model's params
-class and its implementation. Params modules never import Brian2, so validating a spiking config
-does not pay for (or need) Brian2; the implementation is imported only by :func:`make_cortex`.
+Layout: ``base`` (the ``Cortex`` protocol, outputs, modulators), ``learning`` (the online
+predictor and closed-loop learner every model shares), ``readout`` and ``heads`` (what they
+train), ``encoding``, ``params``; the models: ``rate/`` (numpy: ``reservoir``, ``eprop``),
+``spiking/`` (Brian2: ``lif``, ``izhikevich2007``) and ``control`` (``linear``: features = input).
+
+``model_registry()`` maps the YAML names ``(cortex.backend, cortex.model)`` (``rate``,
+``spiking``, ``control``) to the model's params class and its implementation; every model,
+Izhikevich 2007 included, is built by :func:`make_cortex` and then ``reset(seeds)``. Params
+modules never import Brian2, so validating a spiking config does not pay for (or need) Brian2;
+the implementation is imported only by :func:`make_cortex`.
 """
 from __future__ import annotations
 

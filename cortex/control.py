@@ -16,7 +16,7 @@ from pydantic import Field
 
 from cortex.base import CortexBase, ExchangeFn, SequenceOutput
 from cortex.encoding import one_hot
-from cortex.learning import ClosedLoopLearner, OnlinePredictor
+from cortex.learning import ClosedLoopLearner, LearnsOnline, OnlinePredictor
 from cortex.params import CortexParams, HeadsParams
 from cortex.readout import ReadoutParams, make_readout
 
@@ -33,7 +33,7 @@ class ControlParams(CortexParams):
     heads: HeadsParams = Field(HeadsParams(), description="thought assessors, critic and actor (closed-loop tasks only)")
 
 
-class ControlCortex(CortexBase):
+class ControlCortex(LearnsOnline, CortexBase):
     """Implements ``cortex.base.Cortex`` on features [x_t, 1]; call ``reset(seeds)`` first.
 
     ``sample_units`` is accepted for the common construction path; there are no units to sample,
@@ -65,16 +65,6 @@ class ControlCortex(CortexBase):
 
             self.heads = ThreeFactorHeads(k, self.n_inputs, self.signals, self.n_actions, p.heads, seeds)
         self._step = 0
-
-    def set_plasticity(self, on: bool) -> None:
-        """Switch readout and heads learning on or off."""
-        self._plastic = bool(on)
-        if not on and self.predictor is not None:
-            self.predictor.forget_pending()
-
-    def _ready(self) -> None:
-        if self.predictor is None:
-            raise RuntimeError("call reset(seeds) before running the cortex")
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         return np.concatenate([np.asarray(x, self.dtype), np.ones(x.shape[:-1] + (1,), self.dtype)], axis=-1)

@@ -1,8 +1,8 @@
-"""Observation -> cortex input vector, shared by both backends.
+"""Observation -> cortex input vector, shared by every model.
 
 Open-loop tasks feed integer symbols (``one_hot``). Closed-loop worlds give a dict of categorical
 features per replica; ``FeatureEncoder`` turns it into one concatenated, scaled one-hot vector. The
-spiking backend turns the same vector into input rates, so the two backends see the same code.
+spiking backend turns the same vector into input rates, so every model sees the same code.
 """
 from __future__ import annotations
 

@@ -147,6 +147,24 @@ class OnlinePredictor:
             self.pending_ok |= has
 
 
+class LearnsOnline:
+    """``set_plasticity`` of a model whose readout learns through ``self.predictor``
+    (an :class:`OnlinePredictor`; None before ``reset``)."""
+
+    predictor: OnlinePredictor | None = None
+    _plastic: bool = True
+
+    def set_plasticity(self, on: bool) -> None:
+        """Switch all learning on or off; a pair whose target arrives while off is never learned."""
+        self._plastic = bool(on)
+        if not on and self.predictor is not None:
+            self.predictor.forget_pending()
+
+    def _ready(self) -> None:
+        if self.predictor is None:
+            raise RuntimeError("call reset(seeds) before running the cortex")
+
+
 class ClosedLoopLearner:
     """Learning of one closed-loop run (module docstring); ``predictor`` and ``heads`` may be None.
 

@@ -1,8 +1,8 @@
-"""Online predictive readouts on feature matrices, shared by both backends.
+"""Online predictive readouts on feature matrices, shared by every model (``cortex.learning`` drives them).
 
 A readout maps features (K, ..., F) to an estimate of the next input (K, ..., n_out) and learns
-online from (features, target) pairs. The rate backend feeds unit activities; the spiking backend
-feeds filtered spike trains. Learning is called on *blocks* of B consecutive pairs so that the
+online from (features, target) pairs. The rate models feed unit activities, the spiking one
+filtered spike trains, the control the input itself. Learning is called on *blocks* of B consecutive pairs so that the
 expensive work runs as matrix-matrix products instead of B matrix-vector products.
 
 ``RLSReadout``: recursive least squares (ridge regression solved online, optional exponential
@@ -39,7 +39,7 @@ WEIGHTS = "readout weights"   # what a NumericalError of a readout's learning na
 
 
 class ReadoutParams(Params):
-    """Predictive readout of the next input, shared by both backends."""
+    """Predictive readout of the next input, shared by every model."""
 
     kind: Literal["rls", "delta"] = Field("rls", description="readout learning rule: 'rls' (recursive least squares) or 'delta' (softmax, cross-entropy delta rule)")
     rls_reg: float = Field(1.0, gt=0, le=1e8, description="RLS ridge regularisation: the inverse correlation matrix starts as identity / rls_reg")

@@ -1,4 +1,8 @@
-"""Rate (numpy) cortex models, by YAML name: ``cortex: {backend: rate, model: reservoir | eprop}``."""
+"""Rate (numpy) cortex models, by YAML name: ``cortex: {backend: rate, model: reservoir | eprop}``.
+
+``core`` holds the reservoir model (``RateCortex``), ``eprop`` its plastic subclass, ``reservoir``
+the weight initialisers, ``params`` their parameters; learning is the shared ``cortex.learning``.
+"""
 from __future__ import annotations
 
 from cortex.params import Params

@@ -24,7 +24,7 @@ import scipy.sparse
 
 from cortex.base import CortexBase, ExchangeFn, NumericalError, SequenceOutput, nonfinite_replicas
 from cortex.encoding import one_hot
-from cortex.learning import ClosedLoopLearner, OnlinePredictor, last_active
+from cortex.learning import ClosedLoopLearner, LearnsOnline, OnlinePredictor, last_active
 from cortex.rate import reservoir as rsv
 from cortex.rate.params import RateParams
 from cortex.readout import make_readout
@@ -36,7 +36,7 @@ STATE = "state v (unit potentials)"   # what a NumericalError of the dynamics na
 SPARSE_DENSITY = 0.3
 
 
-class RateCortex(CortexBase):
+class RateCortex(LearnsOnline, CortexBase):
     """Reservoir rate cortex; implements ``cortex.base.Cortex``. Call ``reset(seeds)`` first.
 
     params: RateParams; n_inputs: input vector size (alphabet size for symbol streams);
@@ -61,7 +61,7 @@ class RateCortex(CortexBase):
         self._decay = (1.0 - leak).astype(self.dtype)
         self._plastic = True
         self.heads = None
-        self.readout = None
+        self.readout = self.predictor = None
 
     # ----------------------------------------------------------------------------------- build
     def reset(self, seeds: Sequence[int]) -> None:
@@ -108,16 +108,6 @@ class RateCortex(CortexBase):
             self._csr = scipy.sparse.csr_array((self._Wa[k, i, j], k * n + j, indptr), shape=(len(indptr) - 1,) * 2)
         else:
             self._csr.data[:] = self._Wa[self._nonzero]
-
-    def set_plasticity(self, on: bool) -> None:
-        """Switch all learning on or off; a pair whose target arrives while off is never learned."""
-        self._plastic = bool(on)
-        if not on and self.readout is not None:
-            self.predictor.forget_pending()
-
-    def _ready(self) -> None:
-        if self.readout is None:
-            raise RuntimeError("call reset(seeds) before running the cortex")
 
     # ------------------------------------------------------------------------------- dynamics
     def _activate(self, v: np.ndarray, out: np.ndarray) -> None:

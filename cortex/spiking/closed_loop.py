@@ -77,7 +77,7 @@ class ClosedLoop:
         if self.phase is not None:
             self.phase[:] = self.phase0
         self.dopamine[:] = 0.0
-        self._set_rates(self.inputs)
+        self.set_input_rates(self.inputs)
         b = self.h.built
         if b.v_probe is not None:  # leftovers of an earlier call would shift this run's samples
             b.v_probe.resize(0)
@@ -91,7 +91,8 @@ class ClosedLoop:
         else:
             self.count = 1
 
-    def _set_rates(self, x: np.ndarray) -> None:
+    def set_input_rates(self, x: np.ndarray) -> None:
+        """Input populations fire at the rates of input vector ``x`` (K, n_inputs); none where done."""
         p = self.p
         r = np.where(self.learner.done[:, None], 0.0, p.background_rate_hz + p.input_rate_hz * np.clip(x, 0.0, None))
         self.rates[:] = np.repeat(r.ravel(), p.n_input_per_symbol)
@@ -120,7 +121,7 @@ class ClosedLoop:
         self.plastic[blocks] = gate[:, None].astype(float)
         self.dopamine[blocks] = np.asarray(ex.modulators.dopamine, float)[:, None]
         self.g[blocks] = learner.running[:, None].astype(float)
-        self._set_rates(self.inputs)
+        self.set_input_rates(self.inputs)
         self.count += 1
 
     def finish(self) -> None:
@@ -146,12 +147,12 @@ class ClosedLoop:
             self.elig_rows = []
         if b.spk_probe is not None:  # the probe records the sampled neurons only
             out.update(monitors.sampled_events(*monitors.take_spikes(b.spk_probe), self.lay, self.h.n_sample))
-        v = self._drain_v(n)
+        v = self.drain_v(n)
         if v is not None:
             out["v_mv"] = v
         return out
 
-    def _drain_v(self, n: int):
+    def drain_v(self, n: int):
         """(K, n, n_v) membrane potentials of the next n steps; samples beyond them wait in
         ``v_carry`` (the monitor and the network operation share the step clock)."""
         mon = self.h.built.v_probe

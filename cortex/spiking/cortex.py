@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from cortex.base import CortexBase, NumericalError, SequenceOutput
-from cortex.learning import ClosedLoopLearner, OnlinePredictor
+from cortex.learning import ClosedLoopLearner, LearnsOnline, OnlinePredictor
 from cortex.readout import make_readout
 from cortex.spiking import codegen, features as feat
 from cortex.spiking import inputs as inp
@@ -36,7 +36,7 @@ from cortex.spiking.params import SpikingParams, target_limit
 _STRUCTURE, _INPUT, _BRIAN = 1, 2, 4
 
 
-class SpikingCortex(CortexBase):
+class SpikingCortex(LearnsOnline, CortexBase):
     """Spiking cortex with K replicas (see module docstring).
 
     ``n_inputs``: input symbols / features (one input population each); ``sample_units``: number
@@ -58,7 +58,7 @@ class SpikingCortex(CortexBase):
         self.step_ms = float(params.step_ms)
         self._cache = codegen.cache_dir(params.cache_dir)
         self._plastic = True
-        self._built = None
+        self._built = self.predictor = None
         self._schedule = None  # cpp_standalone: the schedule simulated ahead and its recording
         self._step = 0         # steps since reset
         self._traces: dict = {}
@@ -99,7 +99,7 @@ class SpikingCortex(CortexBase):
 
     def set_plasticity(self, on: bool) -> None:
         """Switch STDP, intrinsic plasticity, reward-modulated STDP, readout and heads on/off."""
-        self._plastic = bool(on)
+        super().set_plasticity(on)
         if self._built is not None:
             self._built.cx.variables["plastic"].get_value()[:] = float(on)
 
