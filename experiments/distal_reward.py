@@ -139,16 +139,3 @@ def _metrics(trace: Any, rewards: np.ndarray, params: IzhikevichParams, k_rep: i
         "mean_rate_hz": trace.n_spikes / (params.n_units * trace.duration_s),
     }
 
-
-def run_distal_reward_phase(cortex_params: IzhikevichParams, world_params: Any, phase: Any, recorder: Any,
-                            seeds: Sequence[int], progress: Callable[[float, float], None] | None = None, *,
-                            session: DistalRewardSession | None = None, sample_units: int = 100
-                            ) -> dict[str, np.ndarray]:
-    """Run one phase; pass the same ``session`` to every phase of a run so the network carries over.
-
-    Without ``session`` a fresh network is built (fine for a single-phase experiment).
-    """
-    if session is None:
-        session = DistalRewardSession(cortex_params, world_params, seeds, sample_units=sample_units)
-    return session.run_phase(phase, recorder, progress)
-

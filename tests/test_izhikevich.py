@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from cortex.spiking.izhikevich_params import IzhikevichParams
 from experiments.worlds.distal_reward import DistalRewardParams
-from experiments.distal_reward import DistalRewardRule, DistalRewardSession, run_distal_reward_phase
+from experiments.distal_reward import DistalRewardRule, DistalRewardSession
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -148,8 +148,8 @@ def test_full_reproduction_rewarded_synapse_reaches_max_others_stay_low():
     of the time above 90%), so one replica of four may sit below 90% at the very end.
     """
     rec = ListRecorder()
-    m = run_distal_reward_phase(IzhikevichParams(), DistalRewardParams(), phase("train", 1800.0), rec,
-                                seeds=[0, 1, 2, 3], sample_units=20)
+    session = DistalRewardSession(IzhikevichParams(), DistalRewardParams(), seeds=[0, 1, 2, 3], sample_units=20)
+    m = session.run_phase(phase("train", 1800.0), rec)
     assert np.isfinite(m["time_to_90pct_s"]).all(), m
     assert (m["rewarded_weight_final_frac"] >= 0.9).sum() >= 3, m
     assert (m["others_median_final_frac"] < 0.25).all(), m
