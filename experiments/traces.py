@@ -93,7 +93,7 @@ SPIKES = {
 }
 SPIKING = {**SPIKES, "rate_hz": Trace("Hz", None), "v_mv": Trace("mV", None)}
 
-# -- open-loop sequence phases (experiments.sequence_phase) -----------------------------------------
+# -- open-loop sequence phases (experiments.protocols.sequence) -------------------------------------
 SEQUENCE = {
     "input": Trace("1", "input symbol id (-1: padding)"),
     "surprisal": Trace("nats", "-log p(next symbol)"),
@@ -114,7 +114,7 @@ SEQUENCE = {
     **SPIKING,
 }
 
-# -- closed-loop (steering) phases (experiments.closed_loop) ------------------------------------------
+# -- closed-loop (steering) phases (experiments.protocols.closed_loop) --------------------------------
 # Row t: the cortex's value/assessments/action at t, the subcortex's view of the transition t-1 -> t.
 CLOSED_LOOP = {
     "reward": Trace("1", "subcortical reward for the transition t-1 -> t"),

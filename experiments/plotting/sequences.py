@@ -2,7 +2,7 @@
 over a stretch of input, the surprisal of each symbol there, and mean surprisal over the run with
 long-range positions (where only a distant symbol tells what comes next) drawn apart.
 
-Conventions (those of ``experiments.sequence_phase``): ``pred[t]`` and ``optimal[t]`` are
+Conventions (those of ``experiments.protocols.sequence``): ``pred[t]`` and ``optimal[t]`` are
 distributions of ``input[t + 1]``; ``surprisal[t]`` is that symbol's surprisal under ``pred[t]``;
 ``group[t] >= 0`` when ``input[t + 1]`` is a long-range symbol; ``input`` is -1 on padding. Over the
 stretch the surprisal is recomputed from ``pred`` and ``optimal``, so the cortex and the exact
