@@ -169,7 +169,7 @@ def test_spiking_cortex_used_directly_simulates_its_first_block_as_the_whole_run
     standalone.run_sequence(inputs, active)
     with pytest.raises(RuntimeError, match="beyond the schedule"):
         standalone.run_sequence(inputs, active)
-    with pytest.raises(RuntimeError, match="open-loop\) worlds only"):
+    with pytest.raises(RuntimeError, match=r"open-loop\) worlds only"):
         standalone.run(5, None, np.zeros((2, 7)))
 
 
