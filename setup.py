@@ -24,6 +24,8 @@ setup(
         "h5py>=3.9",
         "matplotlib>=3.8",
         "tqdm>=4.66",
+        # experiments.probes: cross-validated decoders of what the cortex's recorded activity carries
+        "scikit-learn>=1.3",
         "dask>=2024.1",
         "distributed>=2024.1",
     ],

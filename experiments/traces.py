@@ -135,6 +135,9 @@ CLOSED_LOOP = {
                                          "trials", "trial"),
     "trials/action": Trace("1", "index of the action taken (-1: none)", "trial"),
     "trials/item": Trace("1", "kind index of the item taken (names in the phase's item_names; -1: none)", "trial"),
+    "trials/immediate_reward": Trace("1", "subcortical reward of the trial's cue and outcome steps (without the "
+                                          "digestion steps' delayed consequences)", "trial"),
+    "trials/cue": Trace("1", "proxy-cue category the taken item showed (the world's proxy_cue; -1: none)", "trial"),
     **SPIKING,
     "eligibility/mean": Trace("1", None),
 }

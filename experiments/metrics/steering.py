@@ -6,7 +6,15 @@ arrays, one value per replica:
 * ``fidelity``: share of trials whose choice is one the subcortex's own reward function would make
   if it could sense everything: no other option would have earned it more innate reward.
 * ``fidelity_late``: the same over the phase's last 20% of trials (the reference when no ``test``).
-* ``subcortex_reward``: innate reward per trial (taste, gut and, if enabled, anticipation).
+* ``subcortex_reward``: innate reward per trial (taste, gut and, if enabled, anticipation): the
+  total innate reward, delayed consequences included.
+* ``immediate_reward``: the part of it sensed at the trial's cue and outcome steps (taste, pain on
+  contact, gut), without what the digestion steps bring (delayed pain); equal to
+  ``subcortex_reward`` in a world without ``delay_steps``.
+* ``abstinence``: in temptation trials (an option that is best for the immediate reward is not best
+  for the trial's total innate reward), the share of choices that pass up such an option: the
+  learned value overriding the immediate innate reward for more innate reward later; NaN without
+  temptation trials. Chance: the share of actions that are not such options.
 * ``fitness``: hidden fitness per trial (nutrition minus toxin absorbed).
 * ``proxy_reliance``: in conflict trials (the proxy cue implies a different choice than the true
   properties do), the share of choices that follow the proxy cue; NaN without conflict trials.
@@ -78,7 +86,8 @@ class SteeringScorer:
         z = lambda: np.zeros(K)  # noqa: E731
         self.sum_fidelity, self.sum_late, self.sum_reward, self.sum_fitness = z(), z(), z(), z()
         self.n_conflict, self.n_proxy, self.lethal = z(), z(), z()
-        self.sum_chance = {"fidelity": z(), "subcortex_reward": z(), "proxy_reliance": z()}
+        self.sum_immediate, self.n_tempted, self.n_abstain = z(), z(), z()
+        self.sum_chance = {"fidelity": z(), "subcortex_reward": z(), "proxy_reliance": z(), "abstinence": z()}
         self.sum_abs_err = np.zeros((K, len(self.signals)))
         self.n_err = np.zeros((K, len(self.signals)))
         self.window = np.zeros((K, RECOVERY_WINDOW))
@@ -91,12 +100,16 @@ class SteeringScorer:
         self.sum_abs_err += np.where(sensed, np.abs(np.nan_to_num(supervisory)), 0.0)
         self.n_err += sensed
 
-    def add_trial(self, faithful, reward, fitness, conflict, proxy_follow, lethal, chance=None) -> None:
+    def add_trial(self, faithful, reward, fitness, conflict, proxy_follow, lethal, chance=None, *,
+                  immediate=None, tempted=None, abstain=None) -> None:
         """One finished trial, each argument (K,): faithful (bool: the informed choice was made),
         reward and fitness summed over the trial, conflict and proxy_follow (bool), lethal (count).
         chance: the same trial for a uniformly random chooser, {"fidelity": share of actions that
         are good enough, "subcortex_reward": mean reward over the actions, "proxy_reliance":
-        1 / n_actions}, each (K,); None leaves the chance levels NaN."""
+        1 / n_actions, "abstinence": share of actions that are not tempting}, each (K,); None
+        leaves the chance levels NaN. immediate: the reward of the cue and outcome steps (None:
+        all of ``reward``); tempted, abstain (bool): a temptation trial, and the choice passed the
+        temptation up (None: no temptation)."""
         faithful = np.asarray(faithful, dtype=float)
         conflict = np.asarray(conflict, dtype=bool)
         self.sum_fidelity += faithful
@@ -107,10 +120,17 @@ class SteeringScorer:
         self.n_conflict += conflict
         self.n_proxy += conflict & np.asarray(proxy_follow, dtype=bool)
         self.lethal += lethal
+        self.sum_immediate += reward if immediate is None else immediate
+        if tempted is not None:
+            tempted = np.asarray(tempted, dtype=bool)
+            self.n_tempted += tempted
+            self.n_abstain += tempted & np.asarray(abstain, dtype=bool)
         chance = chance or {name: np.nan for name in self.sum_chance}
         self.sum_chance["fidelity"] += chance["fidelity"]
         self.sum_chance["subcortex_reward"] += chance["subcortex_reward"]
         self.sum_chance["proxy_reliance"] += np.where(conflict, chance["proxy_reliance"], 0.0)
+        if tempted is not None:
+            self.sum_chance["abstinence"] += np.where(tempted, chance.get("abstinence", np.nan), 0.0)
         self.window[:, self.trials % RECOVERY_WINDOW] = faithful
         self.trials += 1
         if self.shift and self.plastic and self.trials >= RECOVERY_WINDOW:
@@ -129,9 +149,11 @@ class SteeringScorer:
                 "fidelity": self.sum_fidelity / n,
                 "fidelity_late": self.sum_late / max(self.trials - self.late_start, 1),
                 "subcortex_reward": self.sum_reward / n,
+                "immediate_reward": self.sum_immediate / n,
                 "fitness": self.sum_fitness / n,
                 "proxy_reliance": np.where(self.n_conflict > 0, self.n_proxy / self.n_conflict, np.nan),
                 "conflict_share": self.n_conflict / n,
+                "abstinence": np.where(self.n_tempted > 0, self.n_abstain / self.n_tempted, np.nan),
             }
             for i, s in enumerate(self.signals):
                 out[f"assessor_error/{s}"] = np.where(self.n_err[:, i] > 0, self.sum_abs_err[:, i] / self.n_err[:, i], np.nan)
@@ -144,12 +166,14 @@ class SteeringScorer:
         return out
 
     def chance(self) -> dict[str, np.ndarray]:
-        """Fidelity, proxy reliance and reward per trial of a uniformly random chooser on the
-        phase's own offers (proxy reliance over the conflict trials; NaN without any)."""
+        """Fidelity, proxy reliance, abstinence and reward per trial of a uniformly random chooser
+        on the phase's own offers (proxy reliance over the conflict trials, abstinence over the
+        temptation trials; NaN without any)."""
         n = max(self.trials, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
             proxy = np.where(self.n_conflict > 0, self.sum_chance["proxy_reliance"] / self.n_conflict, np.nan)
-        return {"fidelity": self.sum_chance["fidelity"] / n, "proxy_reliance": proxy,
+            abstain = np.where(self.n_tempted > 0, self.sum_chance["abstinence"] / self.n_tempted, np.nan)
+        return {"fidelity": self.sum_chance["fidelity"] / n, "proxy_reliance": proxy, "abstinence": abstain,
                 "subcortex_reward": self.sum_chance["subcortex_reward"] / n}
 
 

@@ -21,8 +21,10 @@ So in the per-step traces row t holds the cortex's value/assessments/action at t
 subcortex's reward/dopamine/sensed/fitness for the transition t-1 -> t. After ``cortex.run``
 returns, the last step's consequences are scored once more (terminal: V = 0) so every trial's reward
 and fitness are complete. Traces are buffered and appended to the recorder in chunks; per trial,
-``trials/`` holds fidelity, reward, fitness, conflict, proxy_follow (-1 outside conflict trials),
-action and item (kind index of the item taken, -1 for none; names in the phase's ``item_names``).
+``trials/`` holds fidelity, reward, immediate_reward, fitness, conflict, proxy_follow (-1 outside
+conflict trials), action, item (kind index of the item taken, -1 for none; names in the phase's
+``item_names``) and cue (the proxy-cue category the taken item showed, -1 for none; the world's
+``cues``), which is what experiments.probes decodes against the activity.
 A cortex that keeps traces of its own (``traces()``; the spiking cortex's: spikes, population rate,
 membrane potentials, eligibility) hands them over at every flush, so they land next to the
 per-step traces under the same names as in open loop, and memory stays bounded. Every dataset
@@ -103,7 +105,9 @@ class _Loop:
         z = np.zeros(self.K)
         return {"reward": z.copy(), "fitness": z.copy(), "lethal": z.copy(), "faithful": np.zeros(self.K, bool),
                 "conflict": np.zeros(self.K, bool), "proxy_follow": np.zeros(self.K, bool),
-                "chance": None, "action": np.full(self.K, -1), "item": np.full(self.K, -1)}
+                "chance": None, "action": np.full(self.K, -1), "item": np.full(self.K, -1),
+                "cue": np.full(self.K, -1), "immediate": z.copy(), "scored": 0,
+                "tempted": np.zeros(self.K, bool), "abstain": np.zeros(self.K, bool)}
 
     def score(self, assessments, value):
         """Subcortex step on the pending consequences; closes the trial they finish."""
@@ -113,6 +117,10 @@ class _Loop:
         if self.pending is not None:
             tr = self.trial
             tr["reward"] += out.reward
+            # the cue and outcome steps' consequences (taste, contact pain, gut): the immediate part
+            if tr["scored"] < 2:
+                tr["immediate"] += out.reward
+            tr["scored"] += 1
             tr["fitness"] += self.pending["fitness"]
             tr["lethal"] += self.pending["lethal"]
             if self.pending["trial_done"].all():
@@ -122,8 +130,10 @@ class _Loop:
     def _close_trial(self):
         tr = self.trial
         self.scorer.add_trial(tr["faithful"], tr["reward"], tr["fitness"], tr["conflict"], tr["proxy_follow"],
-                              tr["lethal"], tr["chance"])
-        self.trace.trial(fidelity=tr["faithful"].astype(np.int8), reward=tr["reward"].astype(np.float32),
+                              tr["lethal"], tr["chance"], immediate=tr["immediate"], tempted=tr["tempted"],
+                              abstain=tr["abstain"])
+        self.trace.trial(immediate_reward=tr["immediate"].astype(np.float32), cue=tr["cue"].astype(np.int16),
+                         fidelity=tr["faithful"].astype(np.int8), reward=tr["reward"].astype(np.float32),
                          fitness=tr["fitness"].astype(np.float32), conflict=tr["conflict"].astype(np.int8),
                          proxy_follow=np.where(tr["conflict"], tr["proxy_follow"], -1).astype(np.int8),
                          action=tr["action"].astype(np.int8), item=tr["item"].astype(np.int16))
@@ -151,14 +161,22 @@ class _Loop:
         # a conflict trial: the proxy cue singles out an option the informed subcortex would not pick
         tr["conflict"] = info["conflict"] & decisive & (rewards[rows, proxy] < good_enough)
         tr["proxy_follow"] = action == proxy
+        # a temptation trial: an option best for the immediate reward is not good enough over the trial
+        now = self.sub.option_rewards(info.get("options_now", info["options"]))
+        tempting = (now >= now.max(axis=1, keepdims=True) - TIE) & (rewards < good_enough[:, None])
+        tr["tempted"] = tempting.any(axis=1)
+        tr["abstain"] = tr["tempted"] & ~tempting[rows, action]
         # a uniformly random chooser on these offers: it is faithful with the share of good-enough
         # actions, and follows a conflict trial's proxy with probability 1 / n_actions
         tr["chance"] = {"fidelity": (rewards >= good_enough[:, None]).mean(axis=1),
                         "subcortex_reward": rewards.mean(axis=1),
-                        "proxy_reliance": np.full(self.K, 1.0 / rewards.shape[1])}
+                        "proxy_reliance": np.full(self.K, 1.0 / rewards.shape[1]),
+                        "abstinence": 1.0 - tempting.mean(axis=1)}
         taken = action < info["items"].shape[1]
         tr["action"] = action
         tr["item"] = np.where(taken, info["items"][rows, np.minimum(action, info["items"].shape[1] - 1)], -1)
+        if "cues" in info:
+            tr["cue"] = np.where(taken, info["cues"][rows, np.minimum(action, info["cues"].shape[1] - 1)], -1)
         return action
 
     def __call__(self, t: int, out: CortexOutput) -> Exchange:
@@ -227,6 +245,7 @@ class ClosedLoopProtocol(ExperimentProtocol):
     instead of building them (a subcortex given here must have been ``reset``, a cortex too)."""
 
     family = "closed_loop"
+    state_attrs = ("phase_index", "start_step", "cortex", "subcortex", "world")
 
     def __init__(self, spec, recorder, progress: Progress = SilentBar, *, world=None,
                  subcortex: Subcortex | None = None, cortex: Cortex | None = None):

@@ -1,6 +1,6 @@
 """Foraging: items with visible cues and hidden innate properties; take one (or leave them).
 
-Trial structure (2 environment steps, the same for every replica):
+Trial structure (2 + ``delay_steps`` environment steps, the same for every replica):
 
 * **cue step**: ``choices`` items are on offer; the observation shows each one's visible features
   (colour, shape, smell ... as categories); with several on offer they are of different kinds
@@ -10,6 +10,10 @@ Trial structure (2 environment steps, the same for every replica):
   out (``apply_reflexes``) is absorbed: nutrition is revealed to the gut, fitness (nutrition minus
   toxin) is scored, and a lethal item kills with probability ``lethal`` times the absorbed share.
   Deaths are counted (catastrophes), not terminal: the replica carries on so phases stay aligned.
+* **digestion steps** (``delay_steps``, 0 by default): the mouth keeps showing what was swallowed
+  (its aftertaste) and ``stage`` reads 2; at the last of them an item's ``delayed_pain`` (times the
+  absorbed share) is revealed to the ``pain`` sensor: a consequence that comes ``delay_steps`` steps
+  after the taste, which only a long-term predictor (the critic) can weigh against it.
 
 Observation: a dict of (K,) int categories (-1 = nothing), one feature per ``item<c>.<feature>``,
 ``mouth.<feature>`` and ``stage`` (0 cue, 1 outcome). ``feature_sizes`` and ``gains`` give what
@@ -32,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 HIDDEN = ("sweet", "bitter", "pain", "nutrition")   # revealed to the subcortex's sensors
 MODES = ("train", "cue_conflict", "novel_items", "superstimulus")
-STEPS_PER_TRIAL = 2
+STEPS_PER_TRIAL = 2    # cue, outcome; plus delay_steps digestion steps
 DRAWS_PER_ITEM = 2      # uniform draws per offered item: its kind, its swapped proxy category
 
 
@@ -50,6 +54,7 @@ class ItemKind(_Frozen):
     nutrition: float = Field(0.0, ge=0, le=100, description="nutrition absorbed (sensed by the gut, adds to fitness)")
     toxin: float = Field(0.0, ge=0, le=100, description="toxin absorbed (not sensed, subtracts from fitness)")
     lethal: float = Field(0.0, ge=0, le=1, description="probability of death when fully absorbed")
+    delayed_pain: float = Field(0.0, ge=0, le=100, description="pain revealed delay_steps steps after absorption (times the absorbed share); needs delay_steps >= 1")
 
 
 def _default_items():
@@ -77,6 +82,7 @@ class ForagingParams(_Frozen):
     diversity: float = Field(0.0, ge=0, le=1, description="share of training trials whose proxy cue is dealt out at random among the items (decorrelated from taste)")
     choices: int = Field(1, ge=1, le=8, description="items on offer per trial: 1 = approach/avoid; K = choose one of K")
     can_leave: bool = Field(True, description="whether 'leave' is an action; false makes choices >= 2 a forced choice")
+    delay_steps: int = Field(0, ge=0, le=50, description="digestion steps after the outcome step; items' delayed_pain comes at the last one")
 
     @model_validator(mode="after")
     def _consistent(self):
@@ -97,6 +103,9 @@ class ForagingParams(_Frozen):
             problems += [f"mixtures.{mode}.{item}: weight must be > 0" for item, w in mix.items() if not w > 0]
             if not mix:
                 problems.append(f"mixtures.{mode}: empty")
+        if self.delay_steps == 0:
+            problems += [f"items.{name}.delayed_pain: needs delay_steps >= 1 (the step it is revealed at)"
+                         for name, kind in self.items.items() if kind.delayed_pain > 0]
         if self.choices == 1 and not self.can_leave:
             problems.append("can_leave: must be true when choices is 1 (approach/avoid needs 'leave')")
         needs = "train" if self.mode == "cue_conflict" else self.mode
@@ -115,7 +124,7 @@ class ForagingParams(_Frozen):
         keep = "a variant keeps the observation layout that the base world fixes"
         if set(variant.gains) != set(self.gains):
             problems.append((("gains",), f"features {', '.join(variant.gains)} instead of {', '.join(self.gains)} ({keep})"))
-        for key in ("choices", "can_leave"):
+        for key in ("choices", "can_leave", "delay_steps"):
             if getattr(variant, key) != getattr(self, key):
                 problems.append(((key,), f"{getattr(variant, key)} instead of {getattr(self, key)} ({keep})"))
         for name in self.items:
@@ -144,12 +153,16 @@ class ForagingParams(_Frozen):
 class Foraging:
     """Vectorised foraging world, K replicas in lock step. See the module docstring."""
 
+    #: saved state (experiments/state.py): each replica's generator and the trial under way
+    state_attrs = ("_rngs", "_mouth", "_slot", "_spit", "_kind", "_visible", "_stage", "_death_draw")
+
     Params = ForagingParams
     hidden_signals = HIDDEN
-    steps_per_trial = STEPS_PER_TRIAL
 
     def __init__(self, params: ForagingParams, n_replicas: int):
         self.n_replicas = int(n_replicas)
+        self.delay_steps = params.delay_steps
+        self.steps_per_trial = STEPS_PER_TRIAL + params.delay_steps
         self.base = params          # fixes the observation layout for every variant
         self.features = tuple(params.gains)
         self.item_names = tuple(params.items)
@@ -166,7 +179,7 @@ class Foraging:
     def feature_sizes(self) -> dict[str, int]:
         """Categorical observation layout: feature -> number of categories (FeatureEncoder order)."""
         out = {f"{slot}.{f}": len(self.vocab[f]) for slot in self._slots() for f in self.features}
-        out["stage"] = 2
+        out["stage"] = 2 + int(self.delay_steps > 0)
         return out
 
     @property
@@ -198,6 +211,10 @@ class Foraging:
         self.params = params
         items = [params.items[n] for n in self.item_names]
         self._hidden = np.array([[getattr(it, h) for h in HIDDEN] for it in items])          # (I, H)
+        self._delayed_pain = np.array([it.delayed_pain for it in items])
+        # what taking an item brings over the whole trial (delayed pain included): the informed options
+        self._total = self._hidden.copy()
+        self._total[:, HIDDEN.index("pain")] += self._delayed_pain
         self._toxin = np.array([it.toxin for it in items])
         self._lethal = np.array([it.lethal for it in items])
         # each kind's allowed categories per feature, padded: (F, I, max) and their counts (F, I)
@@ -245,9 +262,12 @@ class Foraging:
         truncated (K,) all False, info). info keys: ``sensed`` (property -> (K,), NaN = not revealed),
         ``fitness`` (K,), ``lethal`` (K,) bool, ``trial_done`` (K,) bool, ``decide`` (K,) bool (next
         step takes an action), ``options``/``proxy_options`` (property -> (K, n_actions): what each
-        action would reveal / what its proxy cue suggests it would reveal, NaN if unknown),
+        action would reveal over the trial, delayed pain included / what its proxy cue suggests it
+        would reveal, NaN if unknown), ``options_now`` (the same without the delayed pain: what the
+        cue and outcome steps reveal),
         ``conflict`` (K,) bool (an offered item's proxy cue points to different hidden properties),
-        ``items`` (K, choices) int kind indices.
+        ``items`` (K, choices) int kind indices, ``cues`` (K, choices) int proxy-cue category each
+        offered item shows (index into the proxy feature's categories).
         """
         if self._rngs is None:
             raise RuntimeError("call reset(seed=...) before step()")
@@ -263,7 +283,7 @@ class Foraging:
             sensed = {h: np.where(take, self._hidden[self._mouth, i], np.nan) for i, h in enumerate(HIDDEN) if h != "nutrition"}
             self._stage = 1
             fitness, lethal, done = np.zeros(self.n_replicas), np.zeros(self.n_replicas, bool), False
-        else:
+        elif self._stage == 1:
             ate = self._mouth >= 0
             absorbed = np.where(ate, 1.0 - self._spit, 0.0)
             kind = np.clip(self._mouth, 0, None)
@@ -271,9 +291,21 @@ class Foraging:
             sensed = {"nutrition": np.where(ate & (absorbed > 0), absorbed * nutrition, np.nan)}
             fitness = absorbed * (nutrition - self._toxin[kind])
             lethal = self._death_draw < self._lethal[kind] * absorbed
+            self._absorbed = absorbed
+            done = self.delay_steps == 0
+            self._stage = 2
+        else:   # digestion: the delayed pain comes at the last step
+            fitness, lethal = np.zeros(self.n_replicas), np.zeros(self.n_replicas, bool)
+            self._stage += 1
+            done = self._stage == 2 + self.delay_steps
+            sensed = {}
+            if done:
+                kind = np.clip(self._mouth, 0, None)
+                got = (self._mouth >= 0) & (self._absorbed > 0)
+                sensed = {"pain": np.where(got, self._absorbed * self._delayed_pain[kind], np.nan)}
+        if done and self._stage > 0:
             self._mouth = np.full(self.n_replicas, -1)
             self._new_trial()
-            done = True
         obs = self._observation()
         info = self._info(sensed, fitness, lethal, done)
         no = np.zeros(self.n_replicas, bool)
@@ -327,7 +359,7 @@ class Foraging:
         rows = np.arange(K)
         for f, name in enumerate(self.features):
             obs[f"mouth.{name}"] = np.where(self._mouth >= 0, self._visible[rows, self._slot, f], -1)
-        obs["stage"] = np.full(K, 0 if cue else 1)
+        obs["stage"] = np.full(K, min(self._stage, 2))
         return obs
 
     def _info(self, sensed, fitness, lethal, done) -> dict:
@@ -341,7 +373,10 @@ class Foraging:
             options = {h: np.zeros((K, A)) for h in HIDDEN}
             proxy = {h: np.zeros((K, A)) for h in HIDDEN}
             implied = self._proxy_table[self._visible[..., self._proxy]]                       # (K, C, H)
-            actual = self._hidden[self._kind]                                                 # (K, C, H)
+            actual = self._total[self._kind]                                                  # (K, C, H)
+            now = {h: np.zeros((K, A)) for h in HIDDEN}     # what each action reveals at once
+            for i, h in enumerate(HIDDEN):
+                now[h][:, : self.choices] = self._hidden[self._kind][..., i]
             for i, h in enumerate(HIDDEN):
                 options[h][:, : self.choices] = actual[..., i]
                 proxy[h][:, : self.choices] = implied[..., i]
@@ -349,14 +384,16 @@ class Foraging:
         else:
             options = {h: np.full((K, A), np.nan) for h in HIDDEN}
             proxy = {h: np.full((K, A), np.nan) for h in HIDDEN}
+            now = {h: np.full((K, A), np.nan) for h in HIDDEN}
         return {
             "sensed": nan_sensed,
             "fitness": np.zeros(K) if fitness is None else fitness,
             "lethal": np.zeros(K, bool) if lethal is None else lethal,
             "trial_done": np.full(K, done),
             "decide": np.full(K, decide),
-            "options": options, "proxy_options": proxy, "conflict": conflict,
+            "options": options, "options_now": now, "proxy_options": proxy, "conflict": conflict,
             "items": self._kind.copy(),
+            "cues": self._visible[..., self._proxy].copy(),
         }
 
 
@@ -388,7 +425,7 @@ def _proxy_tables(world: Foraging, train: dict[str, float]):
         if name in train:
             cats = world._allowed[p, i, : world._n_allowed[p, i]]
             for v in cats:
-                total[v] += train[name] / len(cats) * world._hidden[i]
+                total[v] += train[name] / len(cats) * world._total[i]
                 weight[v] += train[name] / len(cats)
     with np.errstate(invalid="ignore", divide="ignore"):
         table = np.where(weight[:, None] > 0, total / weight[:, None], np.nan)
@@ -397,7 +434,7 @@ def _proxy_tables(world: Foraging, train: dict[str, float]):
     counts = np.zeros(n_items, int)
     for i in range(n_items):
         own = set(world._allowed[p, i, : world._n_allowed[p, i]].tolist())
-        other = [v for v in range(V) if weight[v] > 0 and v not in own and not np.allclose(table[v], world._hidden[i])]
+        other = [v for v in range(V) if weight[v] > 0 and v not in own and not np.allclose(table[v], world._total[i])]
         cands[i, : len(other)] = other
         counts[i] = len(other)
     return table, (cands, counts)
