@@ -137,7 +137,9 @@ CLOSED_LOOP = {
     "trials/item": Trace("1", "kind index of the item taken (names in the phase's item_names; -1: none)", "trial"),
     "trials/immediate_reward": Trace("1", "subcortical reward of the trial's cue and outcome steps (without the "
                                           "digestion steps' delayed consequences)", "trial"),
-    "trials/cue": Trace("1", "proxy-cue category the taken item showed (the world's proxy_cue; -1: none)", "trial"),
+    "trials/offered": Trace("1", "kind index of each item on offer, one column per choice (names in item_names)",
+                            "trial"),
+    "trials/offered_cue": Trace("1", "proxy-cue category each item on offer showed (the world's proxy_cue)", "trial"),
     **SPIKING,
     "eligibility/mean": Trace("1", None),
 }

@@ -23,8 +23,9 @@ returns, the last step's consequences are scored once more (terminal: V = 0) so 
 and fitness are complete. Traces are buffered and appended to the recorder in chunks; per trial,
 ``trials/`` holds fidelity, reward, immediate_reward, fitness, conflict, proxy_follow (-1 outside
 conflict trials), action, item (kind index of the item taken, -1 for none; names in the phase's
-``item_names``) and cue (the proxy-cue category the taken item showed, -1 for none; the world's
-``cues``), which is what experiments.probes decodes against the activity.
+``item_names``), and offered / offered_cue (K, trials, choices: the kinds on offer and the
+proxy-cue category each showed, the world's ``cues``), which experiments.probes decodes from the
+activity at the cue step.
 A cortex that keeps traces of its own (``traces()``; the spiking cortex's: spikes, population rate,
 membrane potentials, eligibility) hands them over at every flush, so they land next to the
 per-step traces under the same names as in open loop, and memory stays bounded. Every dataset
@@ -106,7 +107,7 @@ class _Loop:
         return {"reward": z.copy(), "fitness": z.copy(), "lethal": z.copy(), "faithful": np.zeros(self.K, bool),
                 "conflict": np.zeros(self.K, bool), "proxy_follow": np.zeros(self.K, bool),
                 "chance": None, "action": np.full(self.K, -1), "item": np.full(self.K, -1),
-                "cue": np.full(self.K, -1), "immediate": z.copy(), "scored": 0,
+                "offered": None, "offered_cue": None, "immediate": z.copy(), "scored": 0,
                 "tempted": np.zeros(self.K, bool), "abstain": np.zeros(self.K, bool)}
 
     def score(self, assessments, value):
@@ -132,7 +133,9 @@ class _Loop:
         self.scorer.add_trial(tr["faithful"], tr["reward"], tr["fitness"], tr["conflict"], tr["proxy_follow"],
                               tr["lethal"], tr["chance"], immediate=tr["immediate"], tempted=tr["tempted"],
                               abstain=tr["abstain"])
-        self.trace.trial(immediate_reward=tr["immediate"].astype(np.float32), cue=tr["cue"].astype(np.int16),
+        if tr["offered"] is not None:
+            self.trace.trial(offered=tr["offered"].astype(np.int16), offered_cue=tr["offered_cue"].astype(np.int16))
+        self.trace.trial(immediate_reward=tr["immediate"].astype(np.float32),
                          fidelity=tr["faithful"].astype(np.int8), reward=tr["reward"].astype(np.float32),
                          fitness=tr["fitness"].astype(np.float32), conflict=tr["conflict"].astype(np.int8),
                          proxy_follow=np.where(tr["conflict"], tr["proxy_follow"], -1).astype(np.int8),
@@ -175,8 +178,7 @@ class _Loop:
         taken = action < info["items"].shape[1]
         tr["action"] = action
         tr["item"] = np.where(taken, info["items"][rows, np.minimum(action, info["items"].shape[1] - 1)], -1)
-        if "cues" in info:
-            tr["cue"] = np.where(taken, info["cues"][rows, np.minimum(action, info["cues"].shape[1] - 1)], -1)
+        tr["offered"], tr["offered_cue"] = info["items"], info.get("cues", np.full_like(info["items"], -1))
         return action
 
     def __call__(self, t: int, out: CortexOutput) -> Exchange:
