@@ -133,6 +133,14 @@ class Cortex(Protocol):
         blocks at once, before the first ``run_sequence``, which then gets the same blocks in order.
         Returns timings (s)."""
 
+    def state(self) -> dict:
+        """The full state (weights, readout, heads, traces, membrane state, generators) as a tree
+        of plain values (:func:`capture_state`); what :meth:`load_state` continues from."""
+
+    def load_state(self, state: dict) -> None:
+        """Continue from a :meth:`state` of a model of the same config and seeds (after ``reset``);
+        raises :class:`StateMismatch` where it does not fit."""
+
 
 class CortexBase:
     """Defaults of the optional parts of :class:`Cortex`, for models to inherit: numpy target, no
@@ -151,6 +159,23 @@ class CortexBase:
     def simulate_ahead(self, phases) -> dict:
         """Only targets that simulate ahead (``wants_input_ahead``) implement this."""
         raise NotImplementedError(f"{type(self).__name__} runs step by step; it does not simulate ahead")
+
+    #: names of the attributes that make up the model's state (see :func:`capture_state`); a
+    #: model without any cannot be saved (``state`` raises TypeError)
+    state_attrs: tuple[str, ...] | None = None
+
+    def state(self) -> dict:
+        """The model's full state as a tree of arrays, scalars and generator states (copies)."""
+        if self.state_attrs is None:
+            raise TypeError(f"{type(self).__name__} does not declare its state (state_attrs)")
+        return capture_state(self)
+
+    def load_state(self, state: dict) -> None:
+        """Continue from ``state`` (from :meth:`state` of a model built from the same config and
+        seeds, after ``reset``). Raises :class:`StateMismatch` where it does not fit."""
+        if self.state_attrs is None:
+            raise TypeError(f"{type(self).__name__} does not declare its state (state_attrs)")
+        restore_state(self, state)
 
 
 class NumericalError(FloatingPointError):
@@ -171,3 +196,115 @@ def nonfinite_replicas(values: np.ndarray) -> tuple[int, ...]:
     """Indices along the first axis (replicas) of ``values`` holding a NaN or Inf."""
     values = np.asarray(values)
     return tuple(np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1)).tolist())
+
+
+# ----------------------------------------------------------------------------------- saved state
+#
+# A model's state is the tree of what it would need to continue exactly where it stopped:
+# weights, readouts, heads, traces, membrane state, step counters and random generators. Every
+# object lists the names of its state attributes in ``state_attrs``; :func:`capture_state` walks
+# them (recursing into parts that list their own) and :func:`restore_state` writes a tree back
+# into an object of the same shapes, built from the same config and seeds. The tree holds only
+# plain values: numpy arrays, dicts, lists, Python scalars, None and :class:`RngState` (a
+# Generator's ``bit_generator.state``, itself a plain dict), so a state file needs no pickle.
+
+
+class StateMismatch(ValueError):
+    """A saved state does not fit the object it is loaded into; ``path`` names the entry
+    (dotted, from the object's root), the message says how."""
+
+    def __init__(self, path: str, message: str):
+        self.path = path
+        super().__init__(f"{path or '(root)'}: {message}")
+
+
+class RngState(dict):
+    """The ``bit_generator.state`` of a numpy Generator (a plain dict) inside a state tree."""
+
+    def generator(self) -> np.random.Generator:
+        """A new Generator in this state."""
+        bit = getattr(np.random, self["bit_generator"])()
+        bit.state = dict(self)
+        return np.random.Generator(bit)
+
+
+def capture_state(value):
+    """The state tree of ``value`` (an object listing ``state_attrs``, an array, a Generator, a
+    dict or list of those, or a scalar); arrays are copied."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, np.random.Generator):
+        return RngState(value.bit_generator.state)
+    if isinstance(value, dict):
+        return {str(k): capture_state(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [capture_state(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    names = getattr(type(value), "state_attrs", None)
+    if names is None:
+        raise TypeError(f"{type(value).__name__} has no state_attrs: its state cannot be saved")
+    return {name: capture_state(getattr(value, name)) for name in names}
+
+
+def restore_state(current, saved, path: str = ""):
+    """Write the tree ``saved`` into ``current`` (what :func:`capture_state` walked); returns the
+    value to keep (objects and Generators are updated in place and returned). An object is told
+    by ``_state_loaded()`` (if it has one) that its state changed, to refresh what it derives.
+    Raises :class:`StateMismatch` where shapes, dtypes, keys or kinds differ."""
+    if current is None:  # filled only later in a fresh run (last value, world buffers): take it
+        if isinstance(saved, dict) and not isinstance(saved, RngState):
+            raise StateMismatch(path, "the state has a part that this config does not build")
+        return _plain(saved)
+    if isinstance(current, np.ndarray):
+        if not isinstance(saved, np.ndarray):
+            raise StateMismatch(path, f"an array {current.shape} here, {type(saved).__name__} in the state")
+        if saved.shape != current.shape or saved.dtype != current.dtype:
+            raise StateMismatch(path, f"shape {saved.shape} {saved.dtype} in the state, "
+                                      f"{current.shape} {current.dtype} in this config")
+        return saved.copy()
+    if isinstance(current, np.random.Generator):
+        if not isinstance(saved, dict) or saved.get("bit_generator") != current.bit_generator.state["bit_generator"]:
+            raise StateMismatch(path, "not the state of the same kind of random generator")
+        current.bit_generator.state = dict(saved)
+        return current
+    if isinstance(current, dict):
+        if not isinstance(saved, dict) or set(saved) != {str(k) for k in current}:
+            have = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+            raise StateMismatch(path, f"entries {have} in the state, {sorted(map(str, current))} in this config")
+        return {k: restore_state(v, saved[str(k)], _join(path, k)) for k, v in current.items()}
+    if isinstance(current, (list, tuple)):
+        if not isinstance(saved, (list, tuple)) or len(saved) != len(current):
+            n = len(saved) if isinstance(saved, (list, tuple)) else type(saved).__name__
+            raise StateMismatch(path, f"{n} entries in the state, {len(current)} in this config")
+        return type(current)(restore_state(c, s, _join(path, i)) for i, (c, s) in enumerate(zip(current, saved)))
+    if isinstance(current, (bool, int, float, str, np.generic)):
+        if isinstance(saved, (dict, list, np.ndarray)) or saved is None:
+            raise StateMismatch(path, f"a number or name here, {type(saved).__name__} in the state")
+        return type(current)(saved)
+    names = getattr(type(current), "state_attrs", None)
+    if names is None:
+        raise TypeError(f"{type(current).__name__} has no state_attrs: its state cannot be loaded")
+    if not isinstance(saved, dict) or set(saved) != set(names):
+        have = sorted(saved) if isinstance(saved, dict) else type(saved).__name__
+        raise StateMismatch(path, f"entries {have} in the state, {sorted(names)} in this config")
+    for name in names:
+        setattr(current, name, restore_state(getattr(current, name, None), saved[name], _join(path, name)))
+    hook = getattr(current, "_state_loaded", None)
+    if hook is not None:
+        hook()
+    return current
+
+
+def _plain(saved):
+    if isinstance(saved, RngState):
+        return saved.generator()
+    if isinstance(saved, list):
+        return [_plain(v) for v in saved]
+    return saved.copy() if isinstance(saved, np.ndarray) else saved
+
+
+def _join(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)

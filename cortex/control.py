@@ -40,6 +40,8 @@ class ControlCortex(LearnsOnline, CortexBase):
     so ``activity`` has no columns.
     """
 
+    state_attrs = ("_step", "_plastic", "predictor", "heads")  # saved state (cortex.base.capture_state)
+
     def __init__(self, params: ControlParams, n_inputs: int, n_replicas: int, sample_units: int = 0,
                  signals: Sequence[str] = (), n_actions: int = 0):
         self.params = params

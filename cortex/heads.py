@@ -43,6 +43,9 @@ class ThreeFactorHeads:
     seeds: one per replica; each replica's initial weights come from its own generator.
     """
 
+    #: saved state (cortex.base.capture_state)
+    state_attrs = ("w_assess", "w_value", "w_actor", "trace", "actor_trace", "overlap")
+
     def __init__(self, n_replicas: int, n_features: int, signals: Sequence[str], n_actions: int,
                  params: HeadsParams, seeds: Sequence[int]):
         self.n_replicas, self.n_features = int(n_replicas), int(n_features)

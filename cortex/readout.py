@@ -85,6 +85,8 @@ class RLSReadout:
     def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64):
         self.params = params
         self.dtype = np.dtype(dtype)
+    state_attrs = ("weights", "P")  # saved state (cortex.base.capture_state)
+
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
         self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / params.rls_reg,
                                  (n_replicas, n_features, n_features)).copy()
@@ -192,6 +194,8 @@ class DeltaReadout:
     def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64):
         self.params = params
         self.dtype = np.dtype(dtype)
+    state_attrs = ("weights",)  # saved state (cortex.base.capture_state)
+
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
 
     def predict(self, features: np.ndarray) -> np.ndarray:

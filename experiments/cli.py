@@ -27,7 +27,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print nothing on success")
 
     p = sub.add_parser("run", help="run an experiment; writes a run directory")
-    p.add_argument("config", help="experiment YAML file")
+    p.add_argument("config", nargs="?", help="experiment YAML file (not with --resume)")
+    p.add_argument("--from", dest="start", metavar="RUN_DIR[:PHASE]",
+                   help="run only the phases after PHASE (default: the last saved) from RUN_DIR's saved state")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue an unfinished run in its own directory after its last saved phase")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
                    help="override a key (repeatable), e.g. --set phases.train.strings=500")
     p.add_argument("--out", help="run directory to create (default: runs/NAME-TIMESTAMP-sSEED)")
@@ -38,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--only", help="comma-separated plot names")
     p.add_argument("--format", default="png", choices=("png", "pdf", "svg"))
+
+    p = sub.add_parser("export", help="export a run directory to another format")
+    p.add_argument("run_dir")
+    p.add_argument("--nwb", required=True, metavar="FILE", help="write an NWB 2 file (needs the [nwb] extra)")
 
     p = sub.add_parser("sweep", help="run a parameter sweep on Dask")
     p.add_argument("sweep", help="sweep YAML file")
@@ -63,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from experiments.errors import InputError
 
-    command = {"validate": _validate, "run": _run, "plot": _plot, "sweep": _sweep, "status": _status}[args.command]
+    command = {"validate": _validate, "run": _run, "plot": _plot, "sweep": _sweep, "status": _status,
+               "export": _export}[args.command]
     try:
         return command(args)
     except InputError as exc:
@@ -86,12 +95,28 @@ def _validate(args) -> int:
 
 def _run(args) -> int:
     from experiments.config import load
-    from experiments.runner import RunFailed, default_out_dir, run_spec
+    from experiments.errors import InputError
+    from experiments.runner import RunFailed, default_out_dir, resume_run, run_spec
 
-    spec = load(args.config, args.overrides)
-    out = args.out or default_out_dir(spec)
+    if args.resume and (args.config or args.start or args.overrides or args.out):
+        raise InputError([f"{args.resume}: (--resume): give the run directory alone (no CONFIG, --from, --set, --out)"])
+    if not args.resume and not args.config:
+        raise InputError(["(command line): run needs CONFIG (or --resume RUN_DIR)"])
     try:
-        result = run_spec(spec, out, quiet=args.quiet, plots=not args.no_plots, command=sys.argv)
+        if args.resume:
+            result = resume_run(args.resume, quiet=args.quiet, plots=not args.no_plots, command=sys.argv)
+            if result is None:
+                print(f"{args.resume}: the run has finished; nothing to resume", file=sys.stderr)
+                return EXIT_OK
+        else:
+            spec = load(args.config, args.overrides)
+            start = None
+            if args.start:
+                from experiments.state import start_from
+
+                start = start_from(spec, args.start)
+            out = args.out or default_out_dir(spec)
+            result = run_spec(spec, out, quiet=args.quiet, plots=not args.no_plots, command=sys.argv, start=start)
     except RunFailed as exc:
         print(f"run failed: {exc}\n  traceback: {exc.run_dir / 'error.txt'}", file=sys.stderr)
         return EXIT_FAILED
@@ -118,6 +143,14 @@ def _plot(args) -> int:
 
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     return plot_main(args.run_dir, only, args.format)
+
+
+def _export(args) -> int:
+    from experiments.nwb import export_nwb
+
+    path = export_nwb(args.run_dir, args.nwb)
+    print(path)
+    return EXIT_OK
 
 
 def _sweep(args) -> int:

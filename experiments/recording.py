@@ -141,6 +141,19 @@ class Recorder:
     def flush(self) -> None:
         self._file.flush()
 
+    def carry_over(self, source: str | Path, phases: list[str]) -> None:
+        """Copy the root attributes and the groups of ``phases`` from an earlier traces file (a
+        resumed run keeps its finished phases; a phase cut short by a crash is left behind)."""
+        with h5py.File(source, "r") as old:
+            for key, value in old.attrs.items():
+                if key not in ("format_version", "n_replicas", "phases"):
+                    self._file.attrs[key] = value
+            for name in phases:
+                old.copy(old[name], self._file, name=name)
+                self._phases.append(name)
+                self._kinds[name] = str(old[name].attrs["kind"])
+        self._file.attrs["phases"] = json.dumps(self._phases)
+
     def close(self) -> None:
         if self._file.id.valid:
             self._file.close()

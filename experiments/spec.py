@@ -41,6 +41,8 @@ class RecordingSpec(Params):
     sample_units: int = Field(16, ge=0, le=4096, description="units whose activity is recorded every step")
     predictions_steps: int = Field(2000, ge=0, le=10_000_000, description="steps per phase whose full predicted and exact next-symbol distributions are recorded")
     chunk_steps: int = Field(4096, ge=16, le=1_000_000, description="steps per HDF5 chunk and per write")
+    save_state: bool = Field(True, description="save the experiment's full state at every phase end (states/PHASE.h5), for `--from` and `--resume`")
+    state_max_mb: float = Field(64.0, gt=0, le=1_000_000, description="a phase end's state larger than this (MB) is not saved (meta.json says so)")
 
 
 @dataclass(frozen=True)

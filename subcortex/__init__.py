@@ -43,6 +43,9 @@ class SubcortexStep:
 class Subcortex:
     """Runtime state (drive levels, last value and assessments) built from ``SubcortexParams``."""
 
+    #: saved state (read by the experiment's state file; plain arrays and dicts only)
+    state_attrs = ("drives", "_prev_value", "_prev_assessments")
+
     def __init__(self, params: SubcortexParams):
         self.params = params
         self.sensors = tuple(params.sensors)

@@ -44,6 +44,9 @@ class RateCortex(LearnsOnline, CortexBase):
     time-constant group is sampled); signals / n_actions: enable the three-factor heads.
     """
 
+    #: saved state (cortex.base.capture_state); what derives from it is refreshed by _state_loaded
+    state_attrs = ("_W", "_U", "_b", "_v", "_r", "_x", "_step", "_plastic", "readout", "predictor", "heads")
+
     def __init__(self, params: RateParams, n_inputs: int, n_replicas: int, sample_units: int,
                  signals: tuple[str, ...] = (), n_actions: int = 0):
         self.params = params
@@ -179,6 +182,10 @@ class RateCortex(LearnsOnline, CortexBase):
         (padding steps repeat the last prediction), and activity (K, T, sample_units).
         """
         self._ready()
+    def _state_loaded(self) -> None:
+        """After ``load_state``: the leak-folded weights follow the loaded W, U and b."""
+        self._fold_leak()
+
         inputs = np.asarray(inputs)
         active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
         if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:

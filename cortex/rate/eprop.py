@@ -44,6 +44,8 @@ from cortex.rate.params import EpropParams
 class EpropCortex(RateCortex):
     """Rate cortex whose recurrent and input weights learn by random e-prop (see module docstring)."""
 
+    state_attrs = RateCortex.state_attrs + ("_eps", "_eps_in")  # plus the presynaptic traces
+
     params: EpropParams
 
     def reset(self, seeds: Sequence[int]) -> None:

@@ -44,6 +44,9 @@ class SpikingCortex(LearnsOnline, CortexBase):
     ``n_actions``: what the closed-loop heads predict and choose.
     """
 
+    #: saved state (cortex.base.capture_state); ``_network`` is the Brian2 network's (netstate.py)
+    state_attrs = ("_step", "_plastic", "_brian_seed", "_input_rngs", "_phases", "_slow", "readout", "predictor",
+                   "heads", "_network")
     #: units of ``CortexOutput.activity`` / ``SequenceOutput.activity``: spike counts per step
     activity_units = "spikes/step"
     trace_info = monitors.TRACE_INFO
@@ -250,6 +253,22 @@ class SpikingCortex(LearnsOnline, CortexBase):
     def _tick(self, t) -> None:
         """Network operation body, every step_ms: hand over to the closed loop in progress."""
         self._loop.tick()
+
+    @property
+    def _network(self) -> dict:
+        """The Brian2 network's state (``cortex.spiking.netstate``); runtime targets only."""
+        from cortex.spiking.netstate import network_state
+
+        if self._built is None:
+            raise TypeError(f"cortex.target {self.target}: the network lives in the compiled project; "
+                            "its state cannot be saved")
+        return network_state(self._built.net)
+
+    @_network.setter
+    def _network(self, tree: dict) -> None:
+        from cortex.spiking.netstate import load_network_state
+
+        load_network_state(self._built.net, tree)
 
     def traces(self) -> dict:
         """Closed-loop traces not handed out yet; the caller takes them (a second call returns

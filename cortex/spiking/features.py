@@ -34,6 +34,8 @@ class FilterBank:
     Several time constants let a linear readout weigh recent against older activity.
     """
 
+    state_attrs = ("state",)  # saved state (cortex.base.capture_state)
+
     def __init__(self, K: int, n: int, taus_ms, step_ms: float):
         self.decay = np.exp(-step_ms / np.asarray(taus_ms, np.float32))[:, None, None]  # (J, 1, 1)
         self.state = np.zeros((len(self.decay), K, n), np.float32)

@@ -11,6 +11,8 @@ from typing import Callable, ClassVar, NamedTuple
 
 import numpy as np
 
+from cortex.base import capture_state, restore_state
+
 
 class PhaseResult(NamedTuple):
     """One phase's per-replica metrics ((K,) arrays; tables of more dimensions for
@@ -52,6 +54,8 @@ class ExperimentProtocol:
     :attr:`target`, and override :meth:`cross_phase` where phases are compared."""
 
     family: ClassVar[str]
+    #: what a saved state holds (``cortex.base.capture_state``); None: this family saves none
+    state_attrs: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, spec, recorder, progress: Progress = SilentBar):
         self.spec = spec
@@ -73,6 +77,19 @@ class ExperimentProtocol:
         self.phase_index += 1
         self.start_step += result.steps
         return result
+
+    def state(self) -> dict:
+        """The state after the last phase run, as a tree of plain values (experiments/state.py);
+        raises TypeError where the family or its cortex cannot save one."""
+        if self.state_attrs is None:
+            raise TypeError(f"the {self.family} protocol does not save states")
+        return capture_state(self)
+
+    def load_state(self, tree: dict) -> None:
+        """Continue after the phase whose :meth:`state` ``tree`` is; raises StateMismatch."""
+        if self.state_attrs is None:
+            raise TypeError(f"the {self.family} protocol does not save states")
+        restore_state(self, tree)
 
     def cross_phase(self, metrics: dict) -> None:
         """Add the metrics that compare phases to ``metrics`` (phase name -> block), in place;

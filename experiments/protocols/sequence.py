@@ -60,6 +60,7 @@ class SequenceProtocol(ExperimentProtocol):
     """Open-loop phases of a grammar world; ``cortex``: one to use instead of building it."""
 
     family = "sequence"
+    state_attrs = ("phase_index", "start_step", "cortex", "train_max_len")
 
     def __init__(self, spec, recorder, progress: Progress = SilentBar, cortex: Cortex | None = None):
         super().__init__(spec, recorder, progress)
@@ -67,6 +68,7 @@ class SequenceProtocol(ExperimentProtocol):
         #: longest string each replica has trained on so far, (K,); None before a plastic phase
         self.train_max_len: np.ndarray | None = None
         self.simulated_ahead = False
+        self._described = False  # the root attributes (symbols, groups, step) are in the recorder
 
     @property
     def target(self) -> str:
@@ -79,9 +81,13 @@ class SequenceProtocol(ExperimentProtocol):
         cortex = make_cortex(spec.cortex, n_inputs=len(grammar.symbols), n_replicas=spec.replicas,
                              sample_units=spec.recording.sample_units)
         cortex.reset(self.seeds)
-        self.recorder.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
-                           step_ms=recorded_step_ms(cortex.step_ms))
         return cortex
+
+    def load_state(self, tree: dict) -> None:
+        """Build the cortex (for the first phase's grammar, as a run does) and continue from ``tree``."""
+        if self.cortex is None:
+            self.cortex = self._build(WORLDS[self.spec.world.kind].cls(self.spec.world.variant(self.spec.phases[0].variant)))
+        super().load_state(tree)
 
     def _run(self, phase) -> PhaseResult:
         """Run ``phase`` (``phase.strings`` strings per replica)."""
@@ -91,6 +97,10 @@ class SequenceProtocol(ExperimentProtocol):
         if self.cortex is None:
             self.cortex = self._build(grammar)
         cortex, rec = self.cortex, self.recorder
+        if not self._described:
+            rec.meta(symbols=list(grammar.symbols), groups=[list(g) for g in grammar.groups],
+                     step_ms=recorded_step_ms(cortex.step_ms))
+            self._described = True
         if cortex.wants_input_ahead and not self.simulated_ahead:
             with self.progress(1, "simulating all phases ahead (cpp_standalone)", unit="build"):
                 cortex.simulate_ahead(list(self._schedule()))
