@@ -149,15 +149,16 @@ class StateSaver:
             return
         try:
             tree = protocol.state()
-        except TypeError as exc:  # this family or cortex keeps no state it can save
+            size = tree_bytes(tree)
+            if self.max_bytes is not None and size > self.max_bytes:
+                self.report.setdefault("too_large", {})[phase.name] = size
+                return
+            nbytes = write_state(state_path(self.out_dir, phase.name), tree, metrics, self.spec.resolved(), phase.name,
+                                 index)
+        except Exception as exc:  # noqa: BLE001 - a state that cannot be saved never fails the run
             self.on = False
-            self.report["off"] = str(exc)
+            self.report["off"] = f"{type(exc).__name__}: {exc}"
             return
-        size = tree_bytes(tree)
-        if self.max_bytes is not None and size > self.max_bytes:
-            self.report.setdefault("too_large", {})[phase.name] = size
-            return
-        nbytes = write_state(state_path(self.out_dir, phase.name), tree, metrics, self.spec.resolved(), phase.name, index)
         self.report["saved"][phase.name] = nbytes
 
 

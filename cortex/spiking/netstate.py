@@ -17,7 +17,7 @@ import numpy as np
 
 def network_state(net) -> dict:
     """``{"t_s": time, "objects": {name: {variable: {"values", "size"}}}}``, plus each spike
-    queue as ``{"dt", "spikes", "shape"}`` (None where the pathway has none yet)."""
+    queue as its ``[dt, spikes(, shape)]`` (None where the pathway has none yet)."""
     objects = {}
     for name, state in net._full_state().items():
         if not isinstance(state, dict):
@@ -25,11 +25,14 @@ def network_state(net) -> dict:
         entry = {}
         for var, value in state.items():
             if var == "_spikequeue":
-                entry[var] = None if value is None else {
-                    "dt": None if value[0] is None else float(value[0]),
-                    "spikes": np.asarray(value[1]), "shape": np.asarray(value[2], np.int64)}
+                # (dt, spikes[, shape]): the cython queue keeps no shape
+                entry[var] = None if value is None else [
+                    None if v is None else float(v) if np.isscalar(v) else np.asarray(v) for v in value]
             elif isinstance(value, tuple) and isinstance(value[0], np.ndarray):
                 entry[var] = {"values": value[0], "size": np.atleast_1d(np.asarray(value[1], np.int64))}
+            elif value is None or isinstance(value, (bool, int, float, np.generic)):
+                # a generator group's bookkeeping (its last dt, whether its spikes changed)
+                entry[var] = {"plain": value.item() if isinstance(value, np.generic) else value}
         objects[name] = entry
     return {"t_s": float(net.t_), "objects": objects}
 
@@ -47,8 +50,9 @@ def load_network_state(net, tree: dict) -> None:
         state = {}
         for var, value in saved[obj.name].items():
             if var == "_spikequeue":
-                state[var] = None if value is None else (
-                    value["dt"], np.asarray(value["spikes"]), tuple(int(x) for x in value["shape"]))
+                state[var] = None if value is None else tuple(value)
+            elif "plain" in value:
+                state[var] = value["plain"]
             else:
                 size = [int(x) for x in value["size"]]
                 state[var] = (value["values"], size[0] if len(size) == 1 else tuple(size))
