@@ -185,3 +185,32 @@ def test_shipped_embedded_reber_spiking_rises_with_size_and_passes_at_its_defaul
         acc[n] = result.metrics["test"]["longrange_accuracy"]
     assert acc[None] >= 0.8, acc
     assert acc[None] >= acc[100] + 0.03, acc
+
+
+@pytest.mark.brian2
+def test_five_seeds_of_one_structure_build_the_network_once():
+    """A sweep of 5 seeds of one structure: the network's code is compiled at most once; every
+    later seed compiles only the files that hold its run's sizes (main.cpp, objects.cpp, and the
+    input synapses' creation, whose count is drawn per seed), and its spikes stay on disk until
+    its last block is replayed."""
+    from cortex.spiking.cortex import SpikingCortex
+    from cortex.spiking.params import SpikingParams
+
+    per_run = {"main.o", "objects.o", "code_objects/syn_in_gen_synapses_create_array_codeobject.o"}
+    compiled, activity = [], []
+    for seed in range(5):
+        cortex = SpikingCortex(SpikingParams(n_units=40, target="cpp_standalone"), n_inputs=7, n_replicas=2, sample_units=8)
+        cortex.reset([10 * seed, 10 * seed + 1])
+        rng = np.random.default_rng(seed)
+        blocks = [(rng.integers(0, 7, (2, 40)), np.ones((2, 40), bool)) for _ in range(2)]
+        compiled.append(set(cortex.simulate_ahead([(True, blocks)])["compiled"]))
+        spikes = cortex._schedule.rec.spikes
+        assert not isinstance(spikes.t_s, np.ndarray) or isinstance(spikes.t_s, np.memmap)
+        where = spikes.directory
+        del spikes
+        assert where.is_dir()
+        activity.append(np.concatenate([cortex.run_sequence(*b).activity for b in blocks], axis=1))
+        assert not where.exists()
+    for later in compiled[1:]:
+        assert later <= per_run, later - per_run
+    assert all(not np.array_equal(activity[0], a) for a in activity[1:])  # five different networks

@@ -5,7 +5,9 @@ With ``target: cpp_standalone`` the spiking cortex wants the whole experiment's 
 exactly as the runtime path draws them, and runs all phases as one compiled simulation
 (``cortex.spiking.standalone``); :meth:`Schedule.replay` then hands ``run_sequence`` the next
 block's per-step counts, sampled spikes and membrane potentials, in the same form as the runtime
-path, so readout, checks and outputs are the same numpy work.
+path, so readout, checks and outputs are the same numpy work. Only one block's spikes are in
+memory at a time (the rest stay in the simulation's result files); once the last block is
+replayed the files go.
 """
 from __future__ import annotations
 
@@ -74,13 +76,14 @@ class Schedule:
         self.next += 1
         K, T = inputs.shape
         t0 = start * p.step_ms
-        lo, hi = np.searchsorted(rec.t_ms, [t0 - p.dt_ms / 2, t0 + T * p.step_ms - p.dt_ms / 2])
-        i, t_ms = rec.i[lo:hi], rec.t_ms[lo:hi]
+        i, t_ms = rec.spikes.between(t0 - p.dt_ms / 2, t0 + T * p.step_ms - p.dt_ms / 2)
         counts = feat.bin_counts(i, t_ms, lay.replica, lay.local, K, T, p.n_exc, t0, p.step_ms, p.dt_ms)
         spikes = monitors.sampled_events(i, t_ms, lay, self.n_sample)
         v = None
         if rec.v_mv is not None:
             v = rec.v_mv[start:start + T].reshape(T, K, -1).transpose(1, 0, 2)
+        if self.next == len(self.blocks):
+            self.rec.spikes = None  # the last block: its files can go
         if self.first_bad is not None and self.first_bad < start + T:
             raise NumericalError(max(self.first_bad, start), ", ".join(rec.bad), rec.bad_replicas)
         return counts, spikes, v, start

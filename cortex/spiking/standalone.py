@@ -14,10 +14,12 @@ once, and one ``run()`` covers all phases, the ``plastic`` flag following a per-
 written at the start of every step (STDP and intrinsic plasticity switch at the phase boundaries
 exactly as in the runtime path; one ``run()`` per phase would make Brian2 generate and compile
 every code object once per run), then ``device.build`` writes the project into a fresh
-directory, which we compile (reusing stored objects, see below) and run. Its spike and membrane-potential
-monitors come back as numpy arrays, and ``cortex.spiking.schedule`` replays them block by block
-for ``SpikingCortex.run_sequence``: readout, scoring and recording then do the same numpy work in the
-same order as with the cython runtime.
+directory, which we compile (reusing stored objects, see below) and run. The membrane-potential
+probe comes back as a numpy array; the spikes stay on disk (``SpikeFile``: the binary's result files,
+memory-mapped, so the whole experiment's spikes never sit in this process's memory: 12 bytes per
+spike, 0.9 GB at 800 units for the shipped experiment), and ``cortex.spiking.schedule`` reads them
+block by block for ``SpikingCortex.run_sequence``: readout, scoring and recording then do the same
+numpy work in the same order as with the cython runtime.
 
 Design choices:
 
@@ -33,20 +35,27 @@ Design choices:
   objects only within one directory, so we keep them ourselves, in
   ``<cache_dir>/standalone/objects/``, keyed by a hash of the source file, every header of the
   project, the makefile (compiler flags), the Brian2 version and the CPU: runs of the same network
-  structure then compile only ``main.cpp`` and ``objects.cpp`` (which hold the run's data and
-  durations). The store may be deleted at any time.
+  structure then compile only the files that hold the run's sizes (``main.cpp``, ``objects.cpp``,
+  the input synapses' creation, whose count is drawn per seed, and the plasticity schedule, whose
+  length is the run's): the code of the network is built once for all seeds and every sweep point
+  that changes no structure (``timings["compiled"]`` lists what a run compiled). The store may be
+  deleted at any time. Brian2 names the code objects of a second network in one process
+  ``..._1`` while the first one's objects are still alive, which would miss the store: the
+  previous build is collected first.
 - No Brian2-side randomness is used in open loop (inputs are drawn in numpy), so cython and
   standalone runs of the same seed simulate the same thing; they differ only by floating-point
   details of the two compiled codes.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
 import shutil
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,12 +63,47 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+class SpikeFile:
+    """The spikes of a finished simulation, left in the binary's result files and memory-mapped:
+    :meth:`between` reads one window at a time. The files go when this object does."""
+
+    def __init__(self, directory: Path, i_file: str, t_file: str):
+        self.directory = directory
+        self.i = _memmap(directory / i_file, np.int32)   # global neuron index of every spike
+        self.t_s = _memmap(directory / t_file, np.float64)  # spike times (s), in time order
+        self.sorted = True  # a SpikeMonitor records in time order; checked in windows
+        for lo in range(0, len(self.t_s), 1 << 22):
+            chunk = self.t_s[max(lo - 1, 0):lo + (1 << 22)]
+            if (np.diff(chunk) < 0).any():
+                self.sorted = False
+                break
+        if not self.sorted:
+            order = np.argsort(self.t_s, kind="stable")
+            self.i, self.t_s = np.asarray(self.i)[order], np.asarray(self.t_s)[order]
+        weakref.finalize(self, shutil.rmtree, str(directory), True)
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+    def between(self, t0_ms: float, t1_ms: float) -> tuple[np.ndarray, np.ndarray]:
+        """(global index int32, time ms) of the spikes with t0_ms <= t < t1_ms, in time order."""
+        # times lie on the dt grid and the bounds between grid points: seconds or ms give the same cut
+        lo, hi = np.searchsorted(self.t_s, [t0_ms * 1e-3, t1_ms * 1e-3])
+        return np.array(self.i[lo:hi]), self.t_s[lo:hi] * 1e3  # as the runtime path computes ms
+
+
+def _memmap(path: Path, dtype) -> np.ndarray:
+    """A read-only map of a raw array file (an empty array for an empty file)."""
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype)
+    return np.memmap(path, dtype=dtype, mode="r")
+
+
 @dataclass
 class Recording:
     """What one standalone simulation hands back (times from the start of the simulation)."""
 
-    i: np.ndarray             # (n_spikes,) global neuron index of every spike, in time order
-    t_ms: np.ndarray          # (n_spikes,) spike times (ms)
+    spikes: SpikeFile | None  # every spike, on disk (None once replayed)
     v_mv: np.ndarray | None   # (T_total, K * n_v) membrane potential at each step's start
     bad: list = field(default_factory=list)  # state variables that ended non-finite
     bad_replicas: tuple = ()                  # the replicas they did so in
@@ -84,6 +128,7 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     root.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     started = time.perf_counter()
+    gc.collect()  # a previous network's code objects would make Brian2 rename ours (see docstring)
     set_device("cpp_standalone", build_on_run=False)
     # Brian2 sets its run environment (LD_BIND_NOW=1 by default) in os.environ and never unsets it;
     # every later subprocess would then bind its symbols eagerly: sbatch's plugins fail to load
@@ -116,7 +161,8 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
         dev.build(directory=str(directory), compile=False, run=False, with_output=False)
         generated = time.perf_counter()
         store = root / "objects"
-        keys, reused = _restore_objects(directory, store)
+        keys, restored = _restore_objects(directory, store)
+        reused = len(restored)
         compiler = get_compiler_and_args()[0]
         try:
             dev.compile_source(str(directory), compiler, False, False)
@@ -126,16 +172,18 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
             log.warning("cpp_standalone: compilation with stored objects failed; compiling everything")
             for obj in keys:
                 (directory / obj).unlink(missing_ok=True)
+            restored = set()
             dev.compile_source(str(directory), compiler, False, False)
         compiled = time.perf_counter()
         _save_objects(directory, store, keys)
         dev.run(str(directory), None, with_output=False)
         ran = time.perf_counter()
-        rec = _read(b, K)
+        rec = _read(b, dev, Path(tempfile.mkdtemp(prefix="spikes-", dir=root)))
         rec.timings = {"generate_s": generated - started, "compile_s": compiled - generated,
                        "objects_reused": reused, "objects": len(keys), "run_s": ran - compiled,
-                       "read_s": time.perf_counter() - ran}
-        log.info("cpp_standalone: %s", ", ".join(f"{k} {v:.2f}" for k, v in rec.timings.items()))
+                       "read_s": time.perf_counter() - ran,
+                       "compiled": sorted(obj for obj in keys if obj not in restored)}
+        log.info("cpp_standalone: %s", ", ".join(f"{k} {v:.2f}" for k, v in rec.timings.items() if k != "compiled"))
         del b
         return rec
     finally:
@@ -149,20 +197,25 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
                 os.environ[key] = value
 
 
-def _read(b, K: int) -> Recording:
-    """Spikes, membrane potentials and final-state check of the finished simulation."""
-    i = np.asarray(b.spk_all.i[:], np.int32)
-    t_ms = np.asarray(b.spk_all.t_[:]) * 1e3  # as the runtime path computes it, to the last bit
-    if len(t_ms) > 1 and (np.diff(t_ms) < 0).any():  # a SpikeMonitor records in time order
-        order = np.argsort(t_ms, kind="stable")
-        i, t_ms = i[order], t_ms[order]
+def _read(b, dev, keep: Path) -> Recording:
+    """Spikes (their result files moved to ``keep``), membrane potentials and final-state check
+    of the finished simulation."""
+    try:
+        names = []
+        for var in (b.spk_all.variables["i"], b.spk_all.variables["t"]):
+            names.append(dev.get_array_filename(var))
+            os.replace(Path(dev.results_dir) / names[-1], keep / names[-1])
+        spikes = SpikeFile(keep, *names)
+    except BaseException:
+        shutil.rmtree(keep, ignore_errors=True)
+        raise
     v = None
     if b.v_probe is not None:
         v = (np.asarray(b.v_probe.v_[:]).T * 1e3).astype(np.float32)  # (T_total, K * n_v)
     from cortex.spiking.monitors import nonfinite_state
 
     bad, replicas = nonfinite_state(b)
-    return Recording(i=i, t_ms=t_ms, v_mv=v, bad=bad, bad_replicas=replicas)
+    return Recording(spikes=spikes, v_mv=v, bad=bad, bad_replicas=replicas)
 
 
 def _project_sources(directory: Path) -> tuple[list[str], list[str], bytes]:
@@ -177,7 +230,7 @@ def _project_sources(directory: Path) -> tuple[list[str], list[str], bytes]:
 
 
 def _object_keys(directory: Path) -> dict[str, str]:
-    """Object file (relative path) -> key of everything its compilation depends on."""
+    """Object file (relative path; and ``make.deps``) -> key of everything it depends on."""
     import platform
 
     import brian2
@@ -187,11 +240,17 @@ def _object_keys(directory: Path) -> dict[str, str]:
     common.update(f"{brian2.__version__}|{platform.machine()}|{_cpu_model()}".encode())
     for name in sorted(headers):
         common.update(name.encode() + b"\0" + (directory / name).read_bytes() + b"\0")
-    keys = {}
+    keys, includes = {}, hashlib.sha256(makefile)
     for name in sources:
+        text = (directory / name).read_bytes()
         h = common.copy()
-        h.update(name.encode() + b"\0" + (directory / name).read_bytes())
+        h.update(name.encode() + b"\0" + text)
         keys[str(Path(name).with_suffix(".o"))] = h.hexdigest()
+    for name in sorted(sources + headers):
+        text = (directory / name).read_bytes()
+        includes.update(name.encode() + b"\0" + b"\n".join(line for line in text.splitlines() if line.startswith(b"#include")))
+    # make's dependency list (the preprocessor over every source, ~2 s) depends only on the includes
+    keys["make.deps"] = includes.hexdigest()
     return keys
 
 
@@ -206,19 +265,19 @@ def _cpu_model() -> str:
     return ""
 
 
-def _restore_objects(directory: Path, store: Path) -> tuple[dict[str, str], int]:
+def _restore_objects(directory: Path, store: Path) -> tuple[dict[str, str], set[str]]:
     """Copy stored objects whose key matches into the project, newer than every source, so make
-    skips them; returns the keys and the number of objects reused."""
+    skips them; returns the keys and the objects restored."""
     keys = _object_keys(directory)
     now = time.time() + 1.0
-    reused = 0
+    reused = set()
     for obj, key in keys.items():
-        cached = store / f"{key}.o"
+        cached = store / f"{key}{Path(obj).suffix}"
         if cached.is_file():
             try:
                 shutil.copyfile(cached, directory / obj)
                 os.utime(directory / obj, (now, now))
-                reused += 1
+                reused.add(obj)
             except OSError:
                 (directory / obj).unlink(missing_ok=True)
     return keys, reused
@@ -228,7 +287,7 @@ def _save_objects(directory: Path, store: Path, keys: dict[str, str]) -> None:
     """Keep the project's compiled objects for later runs (atomic, safe between processes)."""
     store.mkdir(parents=True, exist_ok=True)
     for obj, key in keys.items():
-        target = store / f"{key}.o"
+        target = store / f"{key}{Path(obj).suffix}"
         if target.exists() or not (directory / obj).is_file():
             continue
         tmp = store / f".{key}.{os.getpid()}.tmp"
