@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="sweep directory (default: runs/sweeps/SWEEP_FILE_STEM)")
     p.add_argument("--profile", help="site profile YAML with cluster settings (queue, account, ...)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    p.add_argument("--no-shared-training", action="store_true",
+                   help="run every point from scratch (default: points that differ only in later phases branch "
+                        "from one run's saved state)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("status", help="summarise a sweep directory (also one still running)")
@@ -161,7 +164,7 @@ def _sweep(args) -> int:
         return EXIT_OK
     try:
         done = run_sweep(args.sweep, out_dir=args.out, engine=args.engine, workers=args.workers,
-                         quiet=args.quiet, profile=args.profile)
+                         quiet=args.quiet, profile=args.profile, share=not args.no_shared_training)
     except KeyboardInterrupt:
         print("interrupted; run the same command again to finish the missing runs", file=sys.stderr)
         return 130

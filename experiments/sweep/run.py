@@ -37,6 +37,7 @@ from experiments.sweep.engines import check_engine, dashboard_link, merge_option
 from experiments.sweep.spec import (
     SEED_KEY, ClusterOptions, Run, Sweep, expand, format_override, load_cluster_profile, load_sweep, resolve,
 )
+from experiments.sweep.share import plan_branches
 from experiments.sweep.task import TMP_DIR, execute_run, is_finished
 
 MANIFEST = "sweep.json"
@@ -133,6 +134,7 @@ def run_sweep(
     workers: Optional[int] = None,
     quiet: bool = False,
     profile: Optional[Path] = None,
+    share: bool = True,
 ) -> SweepStatus:
     """Run every point of a sweep file that has not finished yet; write results.csv.
 
@@ -143,7 +145,7 @@ def run_sweep(
     checked = plan(sweep_path, engine, workers, profile)
     sweep, runs, options = checked.sweep, checked.runs, checked.options
     sweep_dir = Path(out_dir) if out_dir is not None else default_out_dir(sweep_path)
-    jobs = pending_jobs(sweep_dir, runs, cache_beside_scratch=not scratch_is_temporary(engine, options))
+    jobs = pending_jobs(sweep_dir, runs, cache_beside_scratch=not scratch_is_temporary(engine, options), share=share)
     manifest = _manifest(sweep, runs)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     try:
@@ -184,14 +186,21 @@ def _plot(sweep_dir: Path, quiet: bool) -> None:
             print(f"warning: sweep plots failed: {exc}", file=sys.stderr)
 
 
-def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True) -> list[dict]:
+def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True, share: bool = True) -> list[dict]:
     """One task description per run of `runs` that has not finished in `sweep_dir`.
+
+    `share`: runs that differ only in phases after their first few branch from a trunk run's saved
+    state (`experiments.sweep.share`); a branch's job names its trunk (`after`) and state (`from`).
 
     `cache_beside_scratch`: Brian2's cython cache goes next to the worker's Dask scratch (one per
     node, on its local disk); False where that scratch is temporary: the user's own cache then.
     """
-    return [
-        {
+    branches, trunks = plan_branches(runs) if share else ({}, set())
+    jobs = []
+    for r in runs:
+        if is_finished(Path(sweep_dir) / "runs" / r.run_id):
+            continue
+        job = {
             "run_id": r.run_id,
             "run_dir": str((Path(sweep_dir) / "runs" / r.run_id).resolve()),
             "base": str(r.point.base),
@@ -200,9 +209,14 @@ def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True) -> li
             "isolate": r.backend == "spiking",
             "cache_beside_scratch": cache_beside_scratch,
         }
-        for r in runs
-        if not is_finished(Path(sweep_dir) / "runs" / r.run_id)
-    ]
+        if r.run_id in trunks:
+            job["save_states"] = True  # its branches start from them
+        if r.run_id in branches:
+            b = branches[r.run_id]
+            job["after"] = b.trunk
+            job["from"] = f"{(Path(sweep_dir) / 'runs' / b.trunk).resolve()}:{b.phase}"
+        jobs.append(job)
+    return jobs
 
 
 def _running(client) -> int:
@@ -218,8 +232,14 @@ def execute(client, jobs: list[dict], done_before: int, total: int, quiet: bool)
     """
     from tqdm import tqdm
 
-    # pure=False: a task is an action with side effects on disk, never a cached value.
-    futures = [client.submit(execute_run, job, key=f"run-{job['run_id']}", pure=False) for job in jobs]
+    # pure=False: a task is an action with side effects on disk, never a cached value. A branch
+    # of shared training waits for its trunk (its future as an argument); trunks come first.
+    by_id = {}
+    for job in sorted(jobs, key=lambda j: "after" in j):
+        trunk = by_id.get(job.get("after"))
+        args = (job,) if trunk is None else (job, trunk)
+        by_id[job["run_id"]] = client.submit(execute_run, *args, key=f"run-{job['run_id']}", pure=False)
+    futures = list(by_id.values())
     # Each future reports itself when it ends (from a thread of its own client; distributed.wait
     # would go through the process's default client, which need not be this one).
     ended: queue.SimpleQueue = queue.SimpleQueue()

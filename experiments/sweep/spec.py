@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 
@@ -155,6 +155,8 @@ class Run:
     point: RunPoint
     seed: Any
     backend: str = "rate"
+    #: the fully resolved config (what the shared-training plan compares phase by phase)
+    resolved: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 def format_override(key: str, value: Any) -> str:
@@ -318,7 +320,8 @@ def resolve(sweep: Sweep, points: list[RunPoint]) -> list[Run]:
             continue
         resolved = spec.resolved()
         rid = run_id(resolved)
-        runs.setdefault(rid, Run(run_id=rid, point=point, seed=resolved.get(SEED_KEY), backend=spec.cortex.backend))
+        runs.setdefault(rid, Run(run_id=rid, point=point, seed=resolved.get(SEED_KEY), backend=spec.cortex.backend,
+                                 resolved=resolved))
     if problems:
         raise InputError(problems)
     return list(runs.values())

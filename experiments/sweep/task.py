@@ -91,10 +91,15 @@ def _publish(out: Path, run_dir: Path) -> None:
     os.rename(out, run_dir)
 
 
-def execute_run(job: dict) -> dict:
+def execute_run(job: dict, *after) -> dict:
     """Dask task: run one sweep point in a subprocess and move its directory into place.
 
-    `job` holds `run_id`, `run_dir`, `base` (config path) and `overrides` (list of `key=value`).
+    `job` holds `run_id`, `run_dir`, `base` (config path) and `overrides` (list of `key=value`);
+    optionally `from` (`RUN_DIR:PHASE`, a trunk's state to branch from: used when it is there,
+    else the run starts from scratch) and `save_states` (a trunk's: save every phase end's
+    state). `after`: the trunk's outcome (Dask passes it; it only orders the tasks). A run that
+    died mid-way (killed worker: its temporary directory; or a failed run directory) and saved
+    states is resumed after its last saved phase (`neurosteer run --resume`) instead of rerun.
     Returns `{"run_id", "status": "done"|"failed"|"skipped", "run_dir", "wall_s"}`; a failing run
     is a normal result (its traceback is in `run_dir/error.txt`), not an exception, so that Dask
     only retries a run when the worker running it was lost.
@@ -105,11 +110,10 @@ def execute_run(job: dict) -> dict:
         return outcome
     tmp_root = run_dir.parent / TMP_DIR
     tmp_root.mkdir(parents=True, exist_ok=True)
-    for stale in tmp_root.glob(f"{job['run_id']}.*"):
-        shutil.rmtree(stale, ignore_errors=True)
     # The runner wants an absent or empty output dir, so the log lives beside it until the end.
     scratch = Path(tempfile.mkdtemp(prefix=f"{job['run_id']}.", dir=tmp_root))
     out, log_path = scratch / "run", scratch / LOG_NAME
+    job = dict(job, resume=_adopt_unfinished(job["run_id"], run_dir, tmp_root, scratch, out))
 
     start = time.perf_counter()
     if job.get("isolate", True):
@@ -132,11 +136,27 @@ def execute_run(job: dict) -> dict:
     return outcome
 
 
+def _adopt_unfinished(run_id: str, run_dir: Path, tmp_root: Path, scratch: Path, out: Path) -> bool:
+    """Move the newest unfinished attempt of this run that saved a state to ``out`` (True), and
+    remove the other stale attempts; False when there is none (the run starts over)."""
+    candidates = [p / "run" for p in tmp_root.glob(f"{run_id}.*") if p != scratch]
+    if run_dir.exists() and not is_finished(run_dir):
+        candidates.append(run_dir)
+    usable = [c for c in candidates if (c / "config.yaml").is_file() and any((c / "states").glob("*.h5"))]
+    best = max(usable, key=lambda c: max(p.stat().st_mtime for p in (c / "states").glob("*.h5")), default=None)
+    if best is not None:
+        os.rename(best, out)
+    for stale in tmp_root.glob(f"{run_id}.*"):
+        if stale != scratch:
+            shutil.rmtree(stale, ignore_errors=True)
+    return best is not None
+
+
 def _run_in_subprocess(job: dict, out: Path, log_path: Path) -> int:
     """A fresh interpreter per run: memory and Brian2's process-wide state die with it."""
     child_job = {"run_id": job["run_id"], "base": job["base"], "overrides": job["overrides"], "out": str(out),
-                 "parent_pid": os.getpid()}
-    with open(log_path, "wb") as log:
+                 "parent_pid": os.getpid(), **{k: job[k] for k in ("from", "save_states", "resume") if k in job}}
+    with open(log_path, "ab") as log:
         proc = subprocess.run(
             [sys.executable, "-m", "experiments.sweep.task", json.dumps(child_job)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=_child_env(job),
@@ -147,7 +167,7 @@ def _run_in_subprocess(job: dict, out: Path, log_path: Path) -> int:
 def _run_in_process(job: dict, out: Path, log_path: Path) -> int:
     """Rate-backend runs hold only numpy arrays, freed when the run ends, so they run inside the
     (single-threaded) worker process and skip the ~0.6 s start of a new interpreter."""
-    with open(log_path, "w") as log:
+    with open(log_path, "a") as log:
         try:
             _load_and_run(job, out)
         except Exception:
@@ -168,7 +188,24 @@ def _load_and_run(job: dict, out: Path) -> None:
             raise RuntimeError(
                 f"config resolves to run id {got}, not {job['run_id']}: was {job['base']} edited during the sweep?"
             )
-        runner.run_spec(spec, out, quiet=True, plots=False)
+        from experiments.errors import InputError
+
+        if job.get("resume"):
+            try:
+                runner.resume_run(out, quiet=True, plots=False)
+                return
+            except InputError as exc:  # its state is damaged or not this config's: start over
+                print(f"not resuming {out}: {'; '.join(exc.problems)}", file=sys.stderr)
+                shutil.rmtree(out, ignore_errors=True)
+        start = None
+        if job.get("from"):
+            from experiments.state import start_from
+
+            try:
+                start = start_from(spec, job["from"])
+            except InputError as exc:  # the trunk failed or saved nothing: train here instead
+                print(f"not branching from {job['from']}: {'; '.join(exc.problems)}", file=sys.stderr)
+        runner.run_spec(spec, out, quiet=True, plots=False, start=start, force_state=bool(job.get("save_states")))
     except BaseException:
         # The runner writes error.txt itself; anything that fails before it (or leaves no file) is recorded here.
         if not (out / "error.txt").exists():
