@@ -4,7 +4,8 @@ The math of ``RateCortex.run_sequence`` for one network, written the way one wou
 no framework: leaky tanh units, v <- (1 - a) v + a (W r + U x + b), r = tanh(v); features
 f_t = [r_t, one_hot(x_t), 1]; a recursive-least-squares readout of the next symbol, learned every
 ``block`` steps as one block update (Cholesky of the block's B x B matrix, the same BLAS symm/syrk
-on the lower triangle of P); predictions projected onto the probability simplex and floored. It
+on the lower triangle of P), optionally on a sparse random projection z = [M f, 1] of the features
+(the projected readout); predictions projected onto the probability simplex and floored. It
 does not import ``cortex``: ``bench/rate_cortex.py`` passes in the cortex's own W, U, b and leak
 rates, checks that both give the same predictions, and times one against the other.
 
@@ -38,26 +39,34 @@ def simplex(v: np.ndarray) -> np.ndarray:
     return np.maximum(v - tau[:, None], 0.0)
 
 
-def reservoir(w, u, b, leak, sparse: bool, block: int = 64, reg: float = 1.0, floor: float = 1e-3):
-    """A network from W (N, N), U (N, n_in), b (N,), leak rates a (N,), all of one dtype;
-    ``sparse``: keep W as CSR. Returns ``run(symbols (T,) int) -> probs (T, n_in)``, which carries
-    the state and the readout from one call to the next."""
-    dt = w.dtype
+def reservoir(w, u, b, leak, sparse: bool, block: int = 64, reg: float = 1.0, floor: float = 1e-3, projection=None):
+    """A network from W (N, N; dense, or already CSR), U (N, n_in), b (N,), leak rates a (N,),
+    all of one dtype; ``sparse``: keep W as CSR. ``projection`` (optional CSR (D, F)): learn the
+    readout on z = [M f, 1] instead of f (the projected readout). ``reg``: the ridge lambda.
+    Returns ``run(symbols (T,) int) -> probs (T, n_in)``, which carries the state and the readout
+    from one call to the next."""
+    dt = u.dtype
     n, n_in = u.shape
     n_feat = n + n_in + 1
-    wa = leak[:, None] * w  # a_i folded into W, U and b: one product per step
-    wa = scipy.sparse.csr_array(wa) if sparse else wa
+    if scipy.sparse.issparse(w):  # a_i folded into W's rows
+        wa = w.copy()
+        wa.data *= np.repeat(leak, np.diff(w.indptr))
+    else:  # a_i folded into W, U and b: one product per step
+        wa = leak[:, None] * w
+        wa = scipy.sparse.csr_array(wa) if sparse else wa
     ua = np.ascontiguousarray((leak[:, None] * u).T)  # one row per symbol
     ba, decay = leak * b, 1.0 - leak
     eye = np.eye(n_in, dtype=dt)
     floor = min(floor, 0.5 / n_in)
-    chunk = max(8, n_feat // 4)  # keep the B x B work small next to the F x F work
+    n_fit = n_feat if projection is None else projection.shape[0] + 1  # what the RLS learns on
+    chunk = max(8, n_fit // 4)  # keep the B x B work small next to the F x F work
     symm, syrk = get_blas_funcs(("symm", "syrk"), dtype=dt)
     state = {"v": np.zeros(n, dt), "r": np.zeros(n, dt)}
-    W_out = np.zeros((n_feat, n_in), dt)
-    P = np.eye(n_feat, dtype=dt) / reg  # only its lower triangle is kept up to date
+    W_out = np.zeros((n_fit, n_in), dt)
+    P = np.eye(n_fit, dtype=dt) / reg  # only its lower triangle is kept up to date
     feats = np.empty((block, n_feat), dt)
     feats[:, -1] = 1.0
+    z = np.ones((block, n_fit), dt)
 
     def learn(X, Y):
         """Rows of X learned in order (as sequential RLS would); their a-priori predictions."""
@@ -85,12 +94,16 @@ def reservoir(w, u, b, leak, sparse: bool, block: int = 64, reg: float = 1.0, fl
                 r = np.tanh(v, out=feats[j, :n])
             r = r.copy()  # feats is overwritten by the next block
             feats[:m, n:n + n_in] = eye[x]
+            fit = feats
+            if projection is not None:
+                z[:m, :-1] = (projection @ feats[:m].T).T
+                fit = z
             known = m if s + m < t_len else m - 1  # the last step's target comes after this call
             raw = np.empty((m, n_in), dt)
             for c in range(0, known, chunk):
                 e = min(c + chunk, known)
-                raw[c:e] = learn(feats[c:e], eye[symbols[s + c + 1:s + e + 1]])
-            raw[known:] = feats[known:m] @ W_out
+                raw[c:e] = learn(fit[c:e], eye[symbols[s + c + 1:s + e + 1]])
+            raw[known:] = fit[known:m] @ W_out
             probs[s:s + m] = simplex(raw) * (1.0 - n_in * floor) + floor
         state["v"], state["r"] = v, r
         return probs

@@ -29,6 +29,7 @@ import copy
 from typing import Literal
 
 import numpy as np
+import scipy.sparse
 from pydantic import Field
 from scipy.linalg import get_blas_funcs
 
@@ -41,11 +42,19 @@ WEIGHTS = "readout weights"   # what a NumericalError of a readout's learning na
 class ReadoutParams(Params):
     """Predictive readout of the next input, shared by every model."""
 
-    kind: Literal["rls", "delta"] = Field("rls", description="readout learning rule: 'rls' (recursive least squares) or 'delta' (softmax, cross-entropy delta rule)")
-    rls_reg: float = Field(1.0, gt=0, le=1e8, description="RLS ridge regularisation: the inverse correlation matrix starts as identity / rls_reg")
+    kind: Literal["rls", "delta", "projected_rls"] = Field("rls", description="readout learning rule: 'rls' (recursive least squares), 'delta' (softmax, cross-entropy delta rule) or 'projected_rls' (RLS on a fixed sparse random projection of all features to dim dimensions: memory K (dim + 1)^2 instead of K F^2, for large cortices)")
+    rls_reg: float | None = Field(None, gt=0, le=1e8, description="RLS ridge regularisation lambda: the inverse correlation matrix starts as identity / lambda; null: rls_reg_per_feature x the number of features")
+    rls_reg_per_feature: float = Field(1e-3, gt=0, le=1e4, description="RLS ridge per feature, used when rls_reg is null: lambda grows with the number of features, so the ridge keeps its strength against the features' summed square as the cortex grows (a fixed lambda regularises a bigger cortex less, and it overfits)")
     rls_forget: float = Field(1.0, ge=0.9, le=1.0, description="RLS forgetting factor per learned step (1 = remember everything; 0.999 ~ a 1,000-step memory)")
     delta_lr: float = Field(0.1, gt=0, le=10, description="delta-rule learning rate, per step, normalised by the squared feature norm")
     prob_floor: float = Field(1e-3, ge=0, le=0.1, description="probability mixed into every symbol so none is ever impossible (capped at 0.5 / number of symbols)")
+    dim: int = Field(1024, ge=1, le=16384, description="projected_rls: number of projected dimensions D (with no more features than this, the projection is the identity and the readout is plain RLS)")
+    fanout: int = Field(4, ge=1, le=64, description="projected_rls: projected dimensions each feature feeds (sparse projection: every unit influences the prediction, at memory and cost O(F * fanout))")
+
+
+    def ridge(self, n_features: int) -> float:
+        """The RLS ridge lambda for a readout of ``n_features`` features."""
+        return self.rls_reg if self.rls_reg is not None else self.rls_reg_per_feature * n_features
 
 
 # BLAS routines per dtype, looked up once (kept off the instances so that readouts pickle)
@@ -78,17 +87,19 @@ class RLSReadout:
     """Linear readout trained by recursive least squares, one P matrix per replica.
 
     n_replicas: K; n_features: F; n_outputs: number of predicted values. Weights start at zero and
-    P at identity / rls_reg. Memory: K F^2 floats. P is symmetric, so only its lower triangle is
+    P at identity / lambda (``ridge``; default ``params.ridge(F)``). Memory: K F^2 floats. P is symmetric, so only its lower triangle is
     kept up to date (BLAS symm and in-place syrk: a quarter fewer flops, no F x F temporary).
     """
 
-    def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64):
-        self.params = params
-        self.dtype = np.dtype(dtype)
     state_attrs = ("weights", "P")  # saved state (cortex.base.capture_state)
 
+    def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64,
+                 ridge: float | None = None):
+        self.params = params
+        self.dtype = np.dtype(dtype)
+        ridge = params.ridge(n_features) if ridge is None else ridge
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
-        self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / params.rls_reg,
+        self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / ridge,
                                  (n_replicas, n_features, n_features)).copy()
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -191,11 +202,11 @@ class DeltaReadout:
     n_replicas: K; n_features: F; n_outputs: alphabet size. Weights start at zero (uniform output).
     """
 
+    state_attrs = ("weights",)  # saved state (cortex.base.capture_state)
+
     def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams, dtype=np.float64):
         self.params = params
         self.dtype = np.dtype(dtype)
-    state_attrs = ("weights",)  # saved state (cortex.base.capture_state)
-
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -229,9 +240,90 @@ class DeltaReadout:
         return p
 
 
-READOUTS = {"rls": RLSReadout, "delta": DeltaReadout}
+class ProjectedRLSReadout:
+    """RLS on a fixed sparse random projection of the features, for cortices too big for full RLS.
+
+    z = [M f, 1], with M (D, F) drawn once per replica from its seed: each feature feeds
+    ``fanout`` of the D dimensions with weight +-1 / sqrt(fanout), so every unit can move the
+    prediction and ||M f|| ~ ||f|| (the ridge keeps its meaning); the constant 1 keeps a bias
+    that no projection mixes away. RLS (:class:`RLSReadout`) then learns on z. The learned
+    readout is W_f = M^T W_z: ridge regression restricted to the D-dimensional span of M's rows.
+
+    Per replica: memory (D + 1)^2 + (D + 1) n_out floats (P, weights) and F * fanout values with
+    32-bit indices (M), instead of F^2; cost per learned row about 3 (D + 1)^2 + 2 F fanout flops,
+    instead of 3 F^2. With F <= D there is nothing to gain: M is left out and this is plain RLS.
+    """
+
+    state_attrs = ("rls",)  # saved state (cortex.base.capture_state); the projection is drawn from the seeds
+
+    def __init__(self, n_replicas: int, n_features: int, n_outputs: int, params: ReadoutParams,
+                 dtype=np.float64, seeds=None):
+        self.params = params
+        self.dtype = np.dtype(dtype)
+        self.projection = None
+        if n_features > params.dim:
+            if seeds is None or len(seeds) != n_replicas:
+                raise ValueError("projected_rls draws each replica's projection from its seed: pass one seed per replica")
+            self.projection = _projection([projection_matrix(n_features, params.dim, params.fanout, s) for s in seeds], self.dtype)
+        # the ridge of the features' own count: ||M f|| ~ ||f||, so the projection keeps their scale
+        self.rls = RLSReadout(n_replicas, n_features if self.projection is None else params.dim + 1, n_outputs, params,
+                              dtype, ridge=params.ridge(n_features))
+
+    def project(self, features: np.ndarray) -> np.ndarray:
+        """(K, F) -> (K, D + 1) or (K, B, F) -> (K, B, D + 1): what the inner RLS sees."""
+        if self.projection is None:
+            return features
+        squeeze = features.ndim == 2
+        x = features[:, None] if squeeze else features
+        k, b, f = x.shape
+        z = np.empty((k, b, self.params.dim + 1), self.dtype)
+        z[..., -1] = 1.0
+        stacked = np.ascontiguousarray(np.asarray(x, self.dtype).transpose(0, 2, 1)).reshape(k * f, b)
+        z[..., :-1] = (self.projection @ stacked).reshape(k, self.params.dim, b).transpose(0, 2, 1)
+        return z[:, 0] if squeeze else z
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Regression estimate of the target: (K, F) -> (K, n_out) or (K, B, F) -> (K, B, n_out)."""
+        return self.rls.predict(self.project(features))
+
+    def distribution(self, raw: np.ndarray) -> np.ndarray:
+        """As :meth:`RLSReadout.distribution`."""
+        return self.rls.distribution(raw)
+
+    def learn(self, features: np.ndarray, targets: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """As :meth:`RLSReadout.learn`, on the projected features."""
+        return self.rls.learn(self.project(features), targets, active)
 
 
-def make_readout(params: ReadoutParams, n_replicas: int, n_features: int, n_outputs: int, dtype=np.float64):
-    """Build the readout named by ``params.kind`` (zero weights; no randomness)."""
-    return READOUTS[params.kind](n_replicas, n_features, n_outputs, params, dtype)
+def projection_matrix(n_features: int, dim: int, fanout: int, seed: int):
+    """M (dim, n_features): column j has ``fanout`` entries +-1/sqrt(fanout) in random rows
+    (a repeated row sums its entries). Drawn from the seed's readout stream alone."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), PROJECTION_STREAM]))
+    rows = rng.integers(0, dim, (n_features, fanout))
+    values = rng.choice(np.array([-1.0, 1.0]), (n_features, fanout)) / np.sqrt(fanout)
+    cols = np.repeat(np.arange(n_features), fanout)
+    return scipy.sparse.coo_array((values.ravel(), (rows.ravel(), cols)), shape=(dim, n_features)).tocsr()
+
+
+def _projection(parts: list, dtype):
+    """The replicas' projections as one block-diagonal CSR matrix (32-bit indices), in ``dtype``."""
+    m = scipy.sparse.block_diag(parts, format="csr").astype(dtype)
+    m.indices, m.indptr = m.indices.astype(np.int32), m.indptr.astype(np.int32)
+    return m
+
+
+#: SeedSequence([seed, PROJECTION_STREAM]) draws a projected readout's M; the models' own
+#: components use small ids (cortex.rate.reservoir.COMPONENTS), so the streams never coincide
+PROJECTION_STREAM = 1000
+
+READOUTS = {"rls": RLSReadout, "delta": DeltaReadout, "projected_rls": ProjectedRLSReadout}
+
+
+def make_readout(params: ReadoutParams, n_replicas: int, n_features: int, n_outputs: int, dtype=np.float64,
+                 seeds=None):
+    """Build the readout named by ``params.kind`` (zero weights). ``seeds`` (one per replica):
+    the randomness of readouts that have some (projected_rls's projection)."""
+    cls = READOUTS[params.kind]
+    if cls is ProjectedRLSReadout:
+        return cls(n_replicas, n_features, n_outputs, params, dtype, seeds)
+    return cls(n_replicas, n_features, n_outputs, params, dtype)

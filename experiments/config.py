@@ -129,6 +129,11 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         subcortex = _subcortex_params()()
 
     phases = _phases(raw.get("phases"), world, world_cls, problems)
+    if cortex is not None and header is not None:  # refuse now what the kernel would kill an hour in
+        fits = getattr(cortex, "memory_refusal", None)
+        why = fits(header.replicas) if fits is not None else None
+        if why:
+            problems.add(("cortex", "n_units"), why)
     if cortex is not None and recording is not None and recording.sample_units > cortex.n_units:
         problems.add(("recording", "sample_units"), f"{recording.sample_units} exceeds cortex.n_units ({cortex.n_units})")
     problems.raise_if_any()

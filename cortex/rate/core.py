@@ -73,10 +73,14 @@ class RateCortex(LearnsOnline, CortexBase):
         if len(seeds) != self.n_replicas:
             raise ValueError(f"need {self.n_replicas} seeds, got {len(seeds)}")
         p, k, n, dt = self.params, self.n_replicas, self.params.n_units, self.dtype
-        self._W = rsv.stack(lambda s: rsv.recurrent_weights(p, s), seeds, dt)
+        self._csr = None
+        if p.in_degree is None:
+            self._W = rsv.stack(lambda s: rsv.recurrent_weights(p, s), seeds, dt)
+        else:  # W exists only as the folded CSR matrix (no dense N x N array at any point)
+            self._W = None
+            self._csr = _block_diagonal([rsv.recurrent_csr(p, s) for s in seeds], self._leak)
         self._U = rsv.stack(lambda s: rsv.input_weights(p, self.n_inputs, s), seeds, dt)
         self._b = rsv.stack(lambda s: rsv.biases(p, s), seeds, dt)
-        self._csr = None
         self._fold_leak()
         self._v = np.zeros((k, n), dt)
         self._r = np.zeros((k, n), dt)  # f(0) = 0 for both activations
@@ -84,7 +88,7 @@ class RateCortex(LearnsOnline, CortexBase):
         self._buf = np.empty((k, p.block_steps, self.n_features), dt)
         self._buf[..., -1] = 1.0  # constant bias feature
         self._step = 0
-        self.readout = make_readout(p.readout, k, self.n_features, self.n_inputs, dt)
+        self.readout = make_readout(p.readout, k, self.n_features, self.n_inputs, dt, seeds)
         self.predictor = OnlinePredictor(self.readout, k, self.n_inputs, self.n_features, dt,
                                          on_learn=self._plastic_update)
         self.heads = None
@@ -95,22 +99,29 @@ class RateCortex(LearnsOnline, CortexBase):
     def _fold_leak(self) -> None:
         """Precompute a_i W_ij, a_i U_ik (as rows per input) and a_i b_i, used at every step.
 
-        A sparse W becomes one block-diagonal CSR matrix over all replicas: a single call per step
+        A sparse W becomes one block-diagonal CSR matrix over all replicas (32-bit indices, as
+        scipy's own conversion gives: faster products than 64-bit ones): a single call per step
         whatever K, and K N^2 density entries to stream instead of K N^2 (which for K >= 3 replicas
         of 1,000 units no longer fit in cache). Rows are summed in the same order batched or alone.
+        With ``in_degree`` the CSR matrix is drawn folded and W is never dense.
         """
-        self._Wa = self._leak[:, None] * self._W
         self._Ua = np.ascontiguousarray((self._leak[:, None] * self._U).transpose(0, 2, 1))
         self._ba = self._leak * self._b
+        if self._W is None:
+            return
         if self.params.density > SPARSE_DENSITY:
-            self._csr = None
-        elif self._csr is None:
+            self._Wa = self._leak[:, None] * self._W
+            return
+        if self._csr is None:
             k, i, j = self._nonzero = np.nonzero(self._W)  # the pattern is fixed from here on
             n = self.params.n_units
-            indptr = np.concatenate([[0], np.cumsum(np.bincount(k * n + i, minlength=len(self._W) * n))])
-            self._csr = scipy.sparse.csr_array((self._Wa[k, i, j], k * n + j, indptr), shape=(len(indptr) - 1,) * 2)
+            index = _index_dtype(len(k), len(self._W) * n)
+            indptr = np.concatenate([[0], np.cumsum(np.bincount(k * n + i, minlength=len(self._W) * n))]).astype(index)
+            self._csr = scipy.sparse.csr_array((self._leak[i] * self._W[k, i, j], (k * n + j).astype(index), indptr),
+                                               shape=(len(indptr) - 1,) * 2)
         else:
-            self._csr.data[:] = self._Wa[self._nonzero]
+            k, i, j = self._nonzero
+            self._csr.data[:] = self._leak[i] * self._W[k, i, j]
 
     # ------------------------------------------------------------------------------- dynamics
     def _activate(self, v: np.ndarray, out: np.ndarray) -> None:
@@ -130,7 +141,8 @@ class RateCortex(LearnsOnline, CortexBase):
 
     def _loop(self, drive: np.ndarray, active: np.ndarray, j0: int, step0: int, check: bool) -> None:
         """Advance b steps; write r_t into buffer rows j0.. . drive (K, b, N) = a (U x_t + b)."""
-        n, buf, decay, wa = self.params.n_units, self._buf, self._decay, self._Wa
+        n, buf, decay = self.params.n_units, self._buf, self._decay
+        wa = self._Wa if self._csr is None else None
         v, r = self._v, self._r
         m = np.empty((self.n_replicas, n, 1), self.dtype) if self._csr is None else None
         all_on = active.all(axis=0)
@@ -170,6 +182,10 @@ class RateCortex(LearnsOnline, CortexBase):
         self._x = rows[:, -1, n:n + self.n_inputs].copy()
         return rows
 
+    def _state_loaded(self) -> None:
+        """After ``load_state``: the leak-folded weights follow the loaded W, U and b."""
+        self._fold_leak()
+
     # ------------------------------------------------------------------------------- learning
     def _plastic_update(self, feats, raw, targets, known, j0: int) -> None:
         """Hook for plastic recurrent weights (e-prop); a fixed reservoir learns nothing here."""
@@ -182,10 +198,6 @@ class RateCortex(LearnsOnline, CortexBase):
         (padding steps repeat the last prediction), and activity (K, T, sample_units).
         """
         self._ready()
-    def _state_loaded(self) -> None:
-        """After ``load_state``: the leak-folded weights follow the loaded W, U and b."""
-        self._fold_leak()
-
         inputs = np.asarray(inputs)
         active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
         if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
@@ -234,3 +246,20 @@ class RateCortex(LearnsOnline, CortexBase):
             x = np.asarray(ex.inputs, self.dtype)
         loop.finish()
         self._step = loop.step
+
+
+def _block_diagonal(parts: list[scipy.sparse.csr_array], leak: np.ndarray) -> scipy.sparse.csr_array:
+    """One CSR matrix holding each replica's W (N, N) on the diagonal, rows scaled by the leak
+    rates a_i (in ``leak``'s dtype), with 32-bit indices where they fit."""
+    n = parts[0].shape[0]
+    index = _index_dtype(sum(w.nnz for w in parts), len(parts) * n)
+    rows = np.repeat(np.arange(n), np.diff(parts[0].indptr))  # the same in-degree in every replica
+    data = np.concatenate([leak[rows] * w.data.astype(leak.dtype) for w in parts])
+    indices = np.concatenate([w.indices.astype(index) + index(r * n) for r, w in enumerate(parts)])
+    indptr = np.concatenate([[0]] + [w.indptr[1:].astype(index) + index(r * w.nnz) for r, w in enumerate(parts)]).astype(index)
+    return scipy.sparse.csr_array((data, indices, indptr), shape=(len(parts) * n,) * 2)
+
+
+def _index_dtype(nnz: int, size: int):
+    """32-bit CSR indices where they fit (scipy's own choice), 64-bit otherwise."""
+    return np.int32 if max(nnz, size) < 2**31 else np.int64

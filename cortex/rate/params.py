@@ -22,6 +22,7 @@ class RateParams(CortexParams):
     n_units: int = Field(1000, ge=4, le=65536, description="number of recurrent rate units")
     spectral_radius: float = Field(1.0, gt=0, le=100, description="gain of the random recurrent matrix W, set through the circular law (its spectral radius for large n_units)")
     density: float = Field(0.1, gt=0, le=1, description="fraction of possible recurrent connections present (no self-connections)")
+    in_degree: int | None = Field(None, ge=1, le=65535, description="if set (instead of density), every unit receives exactly this many recurrent connections, and W is drawn and stored sparse (32-bit CSR), never as a dense N x N matrix: memory and time O(n_units * in_degree), the way to 65,536 units")
     input_scale: float = Field(3.0, ge=0, le=100, description="standard deviation of the input weights")
     input_fraction: float = Field(0.5, gt=0, le=1, description="fraction of units, fastest first, that receive the external input directly; the slower rest hear it only through recurrent connections (a timescale hierarchy, as from sensory to association cortex)")
     bias_scale: float = Field(0.5, ge=0, le=10, description="standard deviation of the per-unit bias")
@@ -40,7 +41,20 @@ class RateParams(CortexParams):
             raise ValueError(f"leak_min ({self.leak_min}) must not exceed leak_max ({self.leak_max})")
         if self.n_timescales > self.n_units:
             raise ValueError(f"n_timescales ({self.n_timescales}) must not exceed n_units ({self.n_units})")
+        if self.in_degree is not None:
+            if self.in_degree >= self.n_units:
+                raise ValueError(f"in_degree ({self.in_degree}) must be below n_units ({self.n_units}): no self-connections")
+            if "density" in self.model_fields_set:
+                raise ValueError("set density or in_degree, not both")
         return self
+
+
+    def memory_refusal(self, n_replicas: int) -> str | None:
+        """Why ``n_replicas`` replicas of this cortex would not fit in memory, or None
+        (``cortex.rate.memory``; checked by ``experiments.config`` at validation)."""
+        from cortex.rate.memory import refusal
+
+        return refusal(self, n_replicas)
 
 
 class ReservoirParams(RateParams):
@@ -56,3 +70,9 @@ class EpropParams(RateParams):
     lr_recurrent: float = Field(1e-4, ge=0, le=10, description="e-prop learning rate of the recurrent weights, per step")
     lr_input: float = Field(1e-4, ge=0, le=10, description="e-prop learning rate of the input weights, per step")
     feedback_scale: float = Field(1.0, gt=0, le=100, description="standard deviation of the fixed random feedback weights that broadcast the prediction error")
+
+    @model_validator(mode="after")
+    def _dense_w(self):
+        if self.in_degree is not None:  # its update is an N x N outer product per block
+            raise ValueError("in_degree is not supported by e-prop, whose update of W is dense (N x N); use density")
+        return self
