@@ -32,6 +32,7 @@ setup(
     extras_require={
         "test": ["pytest>=8", "pytest-timeout>=2.2"],
         "cluster": ["dask-jobqueue>=0.8.2"],
+        "nwb": ["pynwb>=2.8", "nwbinspector>=0.5"],
     },
     entry_points={"console_scripts": ["neurosteer=experiments.cli:main"]},
 )
