@@ -1,0 +1,511 @@
+"""The steering study's tables and figures in docs/results.md, made from committed sweep results.
+
+    python tools/steering_study.py collect studies/steering/diversity   # replicas.csv from the run dirs
+    python tools/steering_study.py probes studies/steering/probes       # probes.csv from the run dirs
+    python tools/steering_study.py figures                              # docs/figures/steering_*.png
+    python tools/steering_study.py --write                              # re-render docs/results.md
+    python tools/steering_study.py table SWEEP_DIR                      # a sweep's diversity table (quick look)
+
+Every sweep of the study (``configs/sweeps/steering_*.yaml``) writes ``studies/steering/<name>/``;
+committed there are its ``results.csv`` (one row per run: the mean over the run's 10 replicas) and,
+made from the same run directories by ``collect`` and ``probes``, ``replicas.csv`` (one row per
+replica, for intervals over seeds) and ``probes.csv`` (one row per replica, target and probe).
+The section between the ``steering:start`` / ``steering:end`` markers of docs/results.md is
+rendered by :func:`render` from those files alone, and tests/test_steering_study.py checks that the
+file holds exactly that, so no number there can drift from the runs that made it.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT / "studies" / "steering"
+RESULTS_MD = ROOT / "docs" / "results.md"
+FIGURES = ROOT / "docs" / "figures"
+START, END = "<!-- steering:start -->", "<!-- steering:end -->"
+
+DIV, SIZE = "world.diversity", "cortex.n_units"
+FROZEN, PLASTIC = "cue_conflict", "cue_conflict_plastic"
+# per-replica metrics kept in replicas.csv: (phase, metric)
+REPLICA_METRICS = [(FROZEN, m) for m in ("proxy_reliance", "steering_gap", "catastrophes")] + \
+    [(PLASTIC, m) for m in ("steering_gap", "recovered", "recovery_trials", "catastrophes_before_recovery")]
+PROXY_LIMIT, GAP_LIMIT = 0.5, 0.1      # "the failure goes": proxy_reliance below, steering_gap below
+BOOTSTRAP, BOOT_SEED = 2000, 0
+TEXT_COLUMNS = {"run_id", "base", "status", "target", "probe"}   # never numbers (a run id can read as 6e92...)
+SPIKING_SIZE = 200                      # configs/steering/train_and_shift_spiking.yaml
+
+
+# -- reading ---------------------------------------------------------------------------------------
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV as dicts of floats where a cell parses as one (empty: NaN), else strings;
+    TEXT_COLUMNS stay strings."""
+    def cell(v, key):
+        if key in TEXT_COLUMNS:
+            return v
+        if v == "":
+            return math.nan
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    with open(path, newline="") as f:
+        return [{k: cell(v, k) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _runs(sweep_dir: Path):
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    for run in manifest["runs"]:
+        yield run, sweep_dir / "runs" / run["run_id"]
+
+
+def collect(sweep_dir: Path) -> Path:
+    """Write sweep_dir/replicas.csv: per replica of every finished run, its swept values, its seed
+    (the run's seed + replica index) and the REPLICA_METRICS from metrics.json's per_replica."""
+    rows = []
+    for run, run_dir in _runs(sweep_dir):
+        if not (run_dir / "metrics.json").exists():
+            continue
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        per = {(p, m): metrics[p]["per_replica"].get(m) for p, m in REPLICA_METRICS if p in metrics}
+        n = len(metrics[FROZEN]["per_replica"]["proxy_reliance"])
+        for k in range(n):
+            row = {"run_id": run["run_id"], **{key: v for key, v in run["params"].items() if key != "seed"},
+                   "seed": int(run["seed"]) + k}
+            for (p, m), values in per.items():
+                v = None if values is None else values[k]
+                row[f"{p}.{m}"] = "" if v is None else v
+            rows.append(row)
+    path = sweep_dir / "replicas.csv"
+    _write_csv(path, rows)
+    return path
+
+
+def probes(sweep_dir: Path) -> Path:
+    """Write sweep_dir/probes.csv: experiments.probes.probe_run of every finished run."""
+    sys.path.insert(0, str(ROOT))
+    from experiments.probes import probe_run
+
+    rows = []
+    for run, run_dir in _runs(sweep_dir):
+        if (run_dir / "metrics.json").exists():
+            params = {key: v for key, v in run["params"].items() if key != "seed"}
+            for r in probe_run(run_dir):
+                rows.append({"run_id": run["run_id"], **params, "seed": int(run["seed"]) + r.pop("replica"), **r})
+    path = sweep_dir / "probes.csv"
+    _write_csv(path, rows)
+    return path
+
+
+# -- numbers ---------------------------------------------------------------------------------------
+def _mean(values) -> float:
+    vals = [v for v in values if isinstance(v, float) and not math.isnan(v)]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+def _cells(rows: list[dict], key) -> dict:
+    out = defaultdict(list)
+    for r in rows:
+        out[key(r)].append(r)
+    return dict(sorted(out.items()))
+
+
+def diversity_rows(results: list[dict]) -> dict:
+    """(size, diversity) -> means over the cell's runs (each already a mean over 10 replicas)."""
+    cols = [c for c in results[0] if "." in c and c not in (DIV, SIZE)] if results else []
+    return {key: {c: _mean(r.get(c, math.nan) for r in rs) for c in cols}
+            for key, rs in _cells(results, lambda r: (int(r.get(SIZE, SPIKING_SIZE)), r[DIV])).items()}
+
+
+def threshold(diversities: np.ndarray, proxy: np.ndarray, gap: np.ndarray) -> float:
+    """The smallest diversity on the grid from which on proxy reliance stays below PROXY_LIMIT and
+    the gap below GAP_LIMIT (inf if the failure never goes)."""
+    ok = (proxy < PROXY_LIMIT) & (gap < GAP_LIMIT)
+    for i in range(len(diversities)):
+        if ok[i:].all():
+            return float(diversities[i])
+    return math.inf
+
+
+def anchors(replicas: list[dict]) -> dict:
+    """size -> (threshold diversity of the means, 2.5% and 97.5% bootstrap percentiles, seeds per
+    cell): seeds resampled with replacement within every diversity cell, BOOTSTRAP times."""
+    out = {}
+    rng = np.random.default_rng(BOOT_SEED)
+    for size, rs in _cells(replicas, lambda r: int(r.get(SIZE, SPIKING_SIZE))).items():
+        cells = _cells(rs, lambda r: r[DIV])
+        divs = np.array(list(cells))
+        proxy = [np.array([r[f"{FROZEN}.proxy_reliance"] for r in c]) for c in cells.values()]
+        gap = [np.array([r[f"{FROZEN}.steering_gap"] for r in c]) for c in cells.values()]
+        point = threshold(divs, np.array([p.mean() for p in proxy]), np.array([g.mean() for g in gap]))
+        boots = []
+        for _ in range(BOOTSTRAP):
+            idx = [rng.integers(0, len(p), len(p)) for p in proxy]
+            boots.append(threshold(divs, np.array([p[i].mean() for p, i in zip(proxy, idx)]),
+                                   np.array([g[i].mean() for g, i in zip(gap, idx)])))
+        lo, hi = np.percentile(boots, [2.5, 97.5], method="inverted_cdf")
+        out[size] = (point, float(lo), float(hi), min(len(p) for p in proxy))
+    return out
+
+
+def _f(x: float, digits: int = 2) -> str:
+    if isinstance(x, str):
+        return x
+    if x is None or math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "> 1 (never)"
+    return f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _wall(results: list[dict]) -> float:
+    return sum(r["wall_time_s"] for r in results if isinstance(r.get("wall_time_s"), float))
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def load(study: Path = STUDY) -> dict:
+    """Everything render() reads: name -> rows of the committed CSVs."""
+    data = {}
+    for name, files in {"diversity": ("results", "replicas"), "diversity_spiking": ("results", "replicas"),
+                        "against_reward": ("results",), "probes": ("results", "probes"), "quick": ("results",)}.items():
+        for f in files:
+            path = study / name / f"{f}.csv"
+            if path.exists():   # runs that did not finish (status other than done) are left out
+                data[f"{name}/{f}"] = [r for r in read_csv(path) if r.get("status", "done") == "done"]
+    return data
+
+
+def _diversity_table(data: dict) -> str:
+    rows = []
+    for backend, name in (("rate", "diversity"), ("spiking", "diversity_spiking")):
+        if f"{name}/results" not in data:
+            continue
+        seeds = {k: len(v) for k, v in _cells(data[f"{name}/replicas"], lambda r: (int(r.get(SIZE, SPIKING_SIZE)), r[DIV])).items()}
+        for (size, div), m in diversity_rows(data[f"{name}/results"]).items():
+            rows.append([backend, f"{size:,}", _f(div), seeds[(size, div)],
+                         _f(m[f"{FROZEN}.proxy_reliance"]), _f(m[f"{FROZEN}.steering_gap"]),
+                         _f(m[f"{FROZEN}.catastrophes"], 1), _f(m[f"{PLASTIC}.steering_gap"]),
+                         _f(m[f"{PLASTIC}.recovered"]), _f(m[f"{PLASTIC}.recovery_trials"], 0),
+                         _f(m[f"{PLASTIC}.catastrophes_before_recovery"], 1)])
+    return _table(["backend", "units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
+                   "frozen: catastrophes / 300 trials", "plastic: steering_gap (600 trials)", "plastic: recovered",
+                   "plastic: recovery_trials", "plastic: catastrophes_before_recovery"], rows)
+
+
+def _anchor_table(data: dict) -> str:
+    rows = []
+    for backend, name in (("rate", "diversity"), ("spiking", "diversity_spiking")):
+        if f"{name}/replicas" in data:
+            for size, (point, lo, hi, n) in anchors(data[f"{name}/replicas"]).items():
+                rows.append([backend, f"{size:,}", n, _f(point), f"{_f(lo)} to {_f(hi)}"])
+    return _table(["backend", "units", "seeds per cell", "diversity at which the failure goes",
+                   "95% bootstrap interval (seeds)"], rows)
+
+
+AGAINST = [  # (base config, label, phases)
+    ("abstinence.yaml", "(a) abstinence", ("train", "test")),
+    ("superstimulus.yaml", "(b) superstimulus", ("test", "superstimulus", "superstimulus_plastic")),
+    ("train_and_shift.yaml", "(c) learned proxy", ("test", "cue_conflict", "cue_conflict_plastic")),
+]
+
+
+def _against_table(data: dict) -> str:
+    rows = []
+    results = data["against_reward/results"]
+    for base, label, phases in AGAINST:
+        for gamma in (0.9, 0.0):
+            r = next(r for r in results if r["base"] == base and r["subcortex.gamma"] == gamma)
+            for phase in phases:
+                other = r.get(f"{phase}.abstinence") if base == "abstinence.yaml" else r.get(f"{phase}.proxy_reliance")
+                rows.append([label, _f(gamma, 1), phase, _f(r[f"{phase}.immediate_reward"], 3),
+                             _f(r[f"{phase}.subcortex_reward"], 3), _f(r[f"{phase}.fitness"], 3),
+                             _f(r[f"{phase}.fidelity"]), ("abstinence " if base == "abstinence.yaml" else "proxy ") + _f(other)])
+    return _table(["case", "gamma", "phase", "immediate innate reward / trial", "total innate reward / trial",
+                   "fitness / trial", "fidelity", "abstinence or proxy_reliance"], rows)
+
+
+ASSESSED = ("taste.sweet", "taste.bitter")
+ASSESSOR_PHASES = ("test", FROZEN, "novel_items", PLASTIC)
+
+
+def _assessor_table(data: dict) -> str:
+    rows = []
+    for (size, div), rs in _cells(data["diversity/results"], lambda r: (int(r[SIZE]), r[DIV])).items():
+        if div not in (0.0, 0.2, 1.0):
+            continue
+        row = [f"{size:,}", _f(div)]
+        for signal in ASSESSED:
+            row += [_f(_mean(r[f"{p}.assessor_error/{signal}"] for r in rs)) for p in ASSESSOR_PHASES]
+        rows.append(row)
+    header = ["units", "diversity"] + [f"{s.split('.')[1]}: {p}" for s in ASSESSED for p in ASSESSOR_PHASES]
+    return _table(header, rows)
+
+
+PROBES = [("taste", "cv:test"), ("taste", "cv:cue_conflict"), ("taste", "transfer:test->cue_conflict"),
+          ("taste", "pooled:test+cue_conflict"), ("cue", "pooled:test+cue_conflict"),
+          ("taste", "cv:novel_items"), ("toxin", "pooled:test+novel_items")]
+
+
+def _probe_table(data: dict) -> str:
+    rows = []
+    for (size, div), rs in _cells(data["probes/probes"], lambda r: (int(r[SIZE]), r[DIV])).items():
+        acc = {(t, p): _mean(r["accuracy"] for r in rs if r["target"] == t and r["probe"] == p) for t, p in PROBES}
+        rows.append([f"{size:,}", _f(div), len({r['seed'] for r in rs})] + [_f(acc[k]) for k in PROBES])
+    return _table(["units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
+
+
+def _walls(data: dict) -> str:
+    rows = []
+    for name in ("diversity", "diversity_spiking", "against_reward", "probes", "quick"):
+        if f"{name}/results" in data:
+            res = data[f"{name}/results"]
+            w = _wall(res)
+            rows.append([f"`configs/sweeps/steering_{name}.yaml`", len(res), f"{w / 60:.1f}", f"{w / 120:.1f}"])
+    total = sum(_wall(data[f"{n}/results"]) for n in ("diversity", "diversity_spiking", "against_reward", "probes")
+                if f"{n}/results" in data)
+    rows.append(["the full study (all but the quick look)", "", f"{total / 60:.1f}", f"{total / 120:.1f}"])
+    return _table(["sweep", "runs", "sum of run wall times (min, one worker)", "on 2 cores, 2 workers (min)"], rows)
+
+
+def _answer(data: dict) -> str:
+    """The plain-language answer, its numbers read from the same CSVs as the tables."""
+    rate = diversity_rows(data["diversity/results"])
+    sizes = sorted({size for size, _ in rate})
+    at = lambda d, col: " / ".join(_f(rate[(n, d)][col]) for n in sizes if (n, d) in rate)  # noqa: E731
+    units = " / ".join(f"{n:,}" for n in sizes)
+    out = [f"- **Off distribution, steering through a learned proxy fails, at every size.** Without training "
+           f"diversity the frozen cortex follows the colour in `cue_conflict`: `proxy_reliance` "
+           f"{at(0.0, FROZEN + '.proxy_reliance')}, `steering_gap` {at(0.0, FROZEN + '.steering_gap')} at "
+           f"{units} units (1 = always the proxy's choice / all fidelity lost)."]
+    anchor = anchors(data["diversity/replicas"])
+    text = "; ".join(f"{n:,} units: {_f(p)} ({_f(lo)} to {_f(hi)})" for n, (p, lo, hi, _) in anchor.items())
+    points = [p for p, *_ in anchor.values()]
+    if all(math.isinf(p) for p in points):
+        verdict = "Training diversity does not remove it on this grid"
+    elif points[-1] < points[0] and all(b <= a for a, b in zip(points, points[1:])):
+        verdict = "Training diversity removes it, and a bigger cortex needs less of it"
+    elif len(set(points)) == 1:
+        verdict = "Training diversity removes it, at the same diversity for every size"
+    else:
+        verdict = "Training diversity removes it; size does not order the diversity needed"
+    finite = [p for p in points if not math.isinf(p)]
+    share = (f"; here a share of {_f(min(finite))} to {_f(max(finite))} of the training trials with the colour "
+             f"dealt at random does" if finite else "")
+    out.append(f"- **{verdict}.** The diversity from which on `proxy_reliance` < {PROXY_LIMIT} and gap < "
+               f"{GAP_LIMIT} (95% bootstrap interval over seeds): {text}. Langosco et al. 2022 found that a small "
+               f"share of CoinRun levels with the coin placed at random removes the failure{share}.")
+    if "diversity_spiking/replicas" in data:
+        sp = diversity_rows(data["diversity_spiking/results"])
+        (p, lo, hi, _), = anchors(data["diversity_spiking/replicas"]).values()
+        out.append(f"- **The spiking cortex** ({SPIKING_SIZE} units) at diversity 0: `proxy_reliance` "
+                   f"{_f(sp[(SPIKING_SIZE, 0.0)][FROZEN + '.proxy_reliance'])}, gap "
+                   f"{_f(sp[(SPIKING_SIZE, 0.0)][FROZEN + '.steering_gap'])}; the failure goes from diversity "
+                   f"{_f(p)} ({_f(lo)} to {_f(hi)}).")
+    frozen_rate = [rate[(n, 0.0)][FROZEN + ".catastrophes"] / 300 for n in sizes]
+    before = [rate[(n, 0.0)][PLASTIC + ".catastrophes_before_recovery"] for n in sizes]
+    trials = [rate[(n, 0.0)][PLASTIC + ".recovery_trials"] for n in sizes]
+    out.append(
+        f"- **Learning during the shift repairs the failure, after the fact.** At diversity 0 the "
+        f"plastic phase's gap over its 600 trials is {at(0.0, PLASTIC + '.steering_gap')} and the share of "
+        f"replicas that recover {at(0.0, PLASTIC + '.recovered')} ({units} units), after "
+        f"{' / '.join(_f(t, 0) for t in trials)} trials (50 = no visible drop). Deaths before recovery: "
+        f"{' / '.join(_f(b, 1) for b in before)} per replica, i.e. "
+        f"{' / '.join(_f(b / t * 100, 1) for b, t in zip(before, trials))} per 100 trials until recovery, against "
+        f"{' / '.join(_f(r * 100, 1) for r in frozen_rate)} per 100 trials in the frozen shift. "
+        + ("Online learning lowers the death rate and ends the exposure, but it does not prevent the "
+           "irreversible mistakes: they come before it has recovered."
+           if all(b > 0 for b in before) else "Some sizes recover without a death.")
+        + (" A bigger cortex recovers sooner." if trials[-1] < trials[0] else ""))
+    if "against_reward/results" in data:
+        res = data["against_reward/results"]
+        row = lambda base, g: next(r for r in res if r["base"] == base and r["subcortex.gamma"] == g)  # noqa: E731
+        a9, a0 = row("abstinence.yaml", 0.9), row("abstinence.yaml", 0.0)
+        s9, c9 = row("superstimulus.yaml", 0.9), row("train_and_shift.yaml", 0.9)
+        out.append(
+            f"- **Three ways against the innate reward are told apart by the numbers.** (a) *Abstinence* "
+            f"(steering working through the long-term predictor): the cortex passes up the sweet item that "
+            f"hurts later in {_f(a9['test.abstinence'])} of temptation trials (myopic subcortex: "
+            f"{_f(a0['test.abstinence'])}), taking less immediate innate reward ({_f(a9['test.immediate_reward'], 3)} "
+            f"vs {_f(a0['test.immediate_reward'], 3)} per trial) for more in total ({_f(a9['test.subcortex_reward'], 3)} "
+            f"vs {_f(a0['test.subcortex_reward'], 3)}) and more fitness ({_f(a9['test.fitness'], 3)} vs "
+            f"{_f(a0['test.fitness'], 3)}). (b) *Superstimulus* (the design failing off distribution): innate "
+            f"reward rises from {_f(s9['test.subcortex_reward'], 3)} to {_f(s9['superstimulus.subcortex_reward'], 3)} "
+            f"per trial while fitness falls from {_f(s9['test.fitness'], 3)} to {_f(s9['superstimulus.fitness'], 3)}, "
+            f"and learning on does not undo it ({_f(s9['superstimulus_plastic.subcortex_reward'], 3)} / "
+            f"{_f(s9['superstimulus_plastic.fitness'], 3)}): the subcortex gets what it asks for. (c) *A learned "
+            f"proxy* (steering failing): innate reward falls from {_f(c9['test.subcortex_reward'], 3)} to "
+            f"{_f(c9['cue_conflict.subcortex_reward'], 3)} and fitness from {_f(c9['test.fitness'], 3)} to "
+            f"{_f(c9['cue_conflict.fitness'], 3)}; the subcortex itself is short-changed.")
+    out.append(
+        f"- **The thought assessors fail with the policy.** At diversity 0 the sweet-taste assessor's error is "
+        f"{at(0.0, 'test.assessor_error/taste.sweet')} in distribution and "
+        f"{at(0.0, FROZEN + '.assessor_error/taste.sweet')} in `cue_conflict` ({units} units): it predicts "
+        f"taste from colour too, so the subcortex's teaching signals are themselves fooled until the outcome "
+        f"arrives.")
+    if "probes/probes" in data:
+        pr = data["probes/probes"]
+        acc = lambda t, p: _mean(r["accuracy"] for r in pr if r["target"] == t and r["probe"] == p and r[DIV] == 0.0)  # noqa: E731
+        out.append(
+            f"- **A cortex that follows the proxy still represents the reliable cue.** Pooled over `test` and "
+            f"`cue_conflict`, where colour no longer predicts taste, a linear decoder reads the offered item's "
+            f"taste from the activity with balanced accuracy {_f(acc('taste', 'pooled:test+cue_conflict'))} "
+            f"(diversity 0, all sizes); a taste decoder fitted in distribution scores "
+            f"{_f(acc('taste', 'transfer:test->cue_conflict'))} after the shift: in distribution the activity's "
+            f"taste axis is the colour axis. The information to steer right is there; what the heads learned to "
+            f"weight is not.")
+    return "\n".join(out)
+
+
+def render(data: dict) -> str:
+    """The steering section's generated part (between the markers)."""
+    parts = [
+        "#### The answer, in plain language",
+        _answer(data),
+        "#### Training diversity x cortex size x plasticity during the shift",
+        "Means over seeds (`results.csv`: each run's mean over its 10 replicas). *Frozen*: the "
+        "`cue_conflict` phase, 300 trials, plasticity off; *plastic*: `cue_conflict_plastic`, 600 trials, "
+        "learning on (it follows `novel_items`, so the cortex meets the swapped cues there first with "
+        "learning on). Catastrophes are deaths (the disguised nightshade is lethal).",
+        _diversity_table(data),
+        "#### The anchor: the diversity at which the failure goes",
+        f"The smallest grid diversity from which on the frozen `cue_conflict` phase has `proxy_reliance` < "
+        f"{PROXY_LIMIT} and `steering_gap` < {GAP_LIMIT} (means over seeds); the interval: {BOOTSTRAP} "
+        f"bootstrap resamples of the seeds within every cell (`replicas.csv`).",
+        _anchor_table(data),
+    ]
+    if "against_reward/results" in data:
+        parts += ["#### Three ways of going against the innate reward",
+                  "`configs/sweeps/steering_against_reward.yaml`, 10 replicas per row; gamma is the subcortex's "
+                  "TD discount (0: a myopic dopamine signal that never looks past the next step).",
+                  _against_table(data)]
+    parts += ["#### Thought assessors in and out of distribution",
+              "Mean absolute supervisory error of each assessor over the steps where its signal was sensed "
+              "(`assessor_error/<signal>`), means over seeds.", _assessor_table(data)]
+    if "probes/probes" in data:
+        parts += ["#### Probes: what the activity carries",
+                  "Balanced accuracy (0.5 chance) of a cross-validated logistic decoder "
+                  "(`experiments.probes`) of the first offered item's true taste / toxin / colour (the trained cue) "
+                  "from 50 recorded units at the cue step; `cv:` within a phase, `transfer:` fitted in "
+                  "`test` and scored in the shifted phase, `pooled:` cross-validated on both phases' trials, where "
+                  "colour no longer predicts taste (`studies/steering/probes/probes.csv`).",
+                  _probe_table(data)]
+    parts += ["#### Wall time", "Sums of the runs' own wall times (`wall_time_s` in `results.csv`), measured "
+              "with one worker on a machine shared with other jobs; two workers halve them.", _walls(data)]
+    return "\n\n".join(parts) + "\n"
+
+
+def write(path: Path = RESULTS_MD) -> None:
+    """Re-render the generated part of the steering section of ``path`` in place."""
+    text = path.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(head + START + "\n" + render(load()) + END + tail)
+
+
+# -- figures ---------------------------------------------------------------------------------------
+def figures(out: Path = FIGURES) -> list[Path]:
+    """docs/figures/steering_diversity.png and steering_irreversibility.png from the committed CSVs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = load()
+    out.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    series = [("rate", "diversity"), ("spiking", "diversity_spiking")]
+    # diversities on an even, categorical axis: the grid is roughly geometric and includes 0
+    grid = sorted({r[DIV] for name in ("diversity", "diversity_spiking") for r in data.get(f"{name}/results", [])})
+
+    def diversity_axis(ax):
+        ax.set_xticks(range(len(grid)), [f"{d:g}" for d in grid])
+        ax.set_xlabel("training diversity")
+    for backend, name in series:
+        if f"{name}/replicas" not in data:
+            continue
+        for size, rs in _cells(data[f"{name}/replicas"], lambda r: int(r.get(SIZE, SPIKING_SIZE))).items():
+            cells = _cells(rs, lambda r: r[DIV])
+            x = np.array([grid.index(d) for d in cells])
+            for ax, col in zip(axes, (f"{FROZEN}.proxy_reliance", f"{FROZEN}.steering_gap", f"{PLASTIC}.steering_gap")):
+                vals = [np.array([r[col] for r in c], dtype=float) for c in cells.values()]
+                m = np.array([np.nanmean(v) for v in vals])
+                se = np.array([np.nanstd(v) / math.sqrt(max(np.isfinite(v).sum(), 1)) for v in vals])
+                ax.errorbar(x, m, yerr=1.96 * se, marker="o" if backend == "rate" else "s", capsize=2,
+                            ls="-" if backend == "rate" else "--", label=f"{backend} {size:,}")
+    for ax, title, limit in zip(axes, ("frozen shift: proxy_reliance", "frozen shift: steering_gap",
+                                       "plastic shift: steering_gap"), (PROXY_LIMIT, GAP_LIMIT, GAP_LIMIT)):
+        ax.axhline(limit, color="grey", lw=0.8, ls=":")
+        diversity_axis(ax)
+        ax.set_title(title)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    paths = [out / "steering_diversity.png"]
+    fig.savefig(paths[0], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for size, rs in _cells(data["diversity/results"], lambda r: int(r[SIZE])).items():
+        cells = diversity_rows(rs)
+        x = np.array([grid.index(d) for (_, d) in cells])
+        frozen = np.array([m[f"{FROZEN}.catastrophes"] for m in cells.values()])
+        before = np.array([m[f"{PLASTIC}.catastrophes_before_recovery"] for m in cells.values()])
+        line, = ax.plot(x, frozen, marker="o", label=f"{size:,} units, frozen (300 trials)")
+        ax.plot(x, before, marker="x", ls="--", color=line.get_color(), label=f"{size:,} units, plastic: before recovery")
+    diversity_axis(ax)
+    ax.set_ylabel("deaths per replica")
+    ax.set_title("irreversibility: deaths in the cue-conflict shift")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out / "steering_irreversibility.png")
+    fig.savefig(paths[1], dpi=110)
+    plt.close(fig)
+    return paths
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", nargs="?", choices=("collect", "probes", "figures", "table"))
+    p.add_argument("sweep_dir", nargs="*", type=Path)
+    p.add_argument("--write", action="store_true", help="re-render docs/results.md's steering section")
+    args = p.parse_args(argv)
+    if args.command == "collect":
+        for d in args.sweep_dir:
+            print(collect(d))
+    elif args.command == "probes":
+        for d in args.sweep_dir:
+            print(probes(d))
+    elif args.command == "figures":
+        for path in figures():
+            print(path)
+    elif args.command == "table":
+        for d in args.sweep_dir:
+            collect(d)
+            data = {"diversity/results": read_csv(d / "results.csv"), "diversity/replicas": read_csv(d / "replicas.csv")}
+            print(_diversity_table(data), "\n\n" + _anchor_table(data),
+                  f"\n\n{len(data['diversity/results'])} runs, {_wall(data['diversity/results']) / 60:.1f} min of run wall time")
+    if args.write:
+        write()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
