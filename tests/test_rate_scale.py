@@ -103,7 +103,7 @@ def test_float32_end_to_end(kind):
 #: tiny runs of every grammar; float32's metrics stay within FLOAT32_ABS of float64's
 GRAMMARS = ["reber", "embedded_reber", "anbn", "dyck", "agreement"]
 TINY = ["cortex.n_units=64", "replicas=2", "phases.train.strings=60", "phases.test.strings=30"]
-FLOAT32_ABS = 0.02
+FLOAT32_ABS = 1e-3  # measured: at most 8e-5 (dyck, test surprisal_gap)
 
 
 @pytest.mark.parametrize("grammar", GRAMMARS)

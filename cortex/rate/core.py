@@ -124,12 +124,6 @@ class RateCortex(LearnsOnline, CortexBase):
             self._csr.data[:] = self._leak[i] * self._W[k, i, j]
 
     # ------------------------------------------------------------------------------- dynamics
-    def _activate(self, v: np.ndarray, out: np.ndarray) -> None:
-        if self.params.activation == "tanh":
-            np.tanh(v, out=out)
-        else:
-            np.copyto(out, v)
-
     def _snapshot(self) -> tuple:
         return self._v.copy(), self._r.copy(), self._x.copy()
 
@@ -141,17 +135,19 @@ class RateCortex(LearnsOnline, CortexBase):
 
     def _loop(self, drive: np.ndarray, active: np.ndarray, j0: int, step0: int, check: bool) -> None:
         """Advance b steps; write r_t into buffer rows j0.. . drive (K, b, N) = a (U x_t + b)."""
-        n, buf, decay = self.params.n_units, self._buf, self._decay
-        wa = self._Wa if self._csr is None else None
+        n, buf, decay, csr = self.params.n_units, self._buf, self._decay, self._csr
+        wa = self._Wa if csr is None else None
         v, r = self._v, self._r
-        m = np.empty((self.n_replicas, n, 1), self.dtype) if self._csr is None else None
+        m = np.empty((self.n_replicas, n, 1), self.dtype) if csr is None else None
+        tanh = self.params.activation == "tanh"
+        traces = type(self)._trace_step is not RateCortex._trace_step  # skip the no-op call per step
         all_on = active.all(axis=0)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below
             for j in range(drive.shape[1]):
-                if self._csr is None:
+                if csr is None:
                     rec = np.matmul(wa, r[:, :, None], out=m)[..., 0]
                 else:
-                    rec = (self._csr @ r.reshape(-1)).reshape(r.shape)
+                    rec = (csr @ r.reshape(-1)).reshape(r.shape)
                 if all_on[j]:
                     v *= decay
                     v += rec
@@ -161,8 +157,12 @@ class RateCortex(LearnsOnline, CortexBase):
                     a = active[:, j]
                     v = np.where(a[:, None], decay * v + rec + drive[:, j], v)
                 out = buf[:, j0 + j, :n]
-                self._activate(v, out)
-                self._trace_step(j0 + j, r, buf[:, j0 + j], a)
+                if tanh:
+                    np.tanh(v, out=out)
+                else:
+                    np.copyto(out, v)
+                if traces:
+                    self._trace_step(j0 + j, r, buf[:, j0 + j], a)
                 r = out
                 if check and not np.isfinite(v).all():
                     raise NumericalError(step0 + j, STATE, nonfinite_replicas(v))
