@@ -58,7 +58,8 @@ class OnlinePredictor:
     the same prediction errors (e-prop).
     """
 
-    state_attrs = ("pending", "pending_ok", "last_probs")  # saved state (cortex.base.capture_state)
+    #: saved state (cortex.base.capture_state), its readout included
+    state_attrs = ("readout", "pending", "pending_ok", "last_probs")
 
     def __init__(self, readout, n_replicas: int, n_inputs: int, n_features: int, dtype,
                  on_learn: OnLearn | None = None):

@@ -228,3 +228,14 @@ def test_nwb_export_of_a_spiking_steering_run(spiking_run, tmp_path):
                                                                & (traces[p]["spikes_index"][()] == first["local_index"])]
                                 for p in phases]) / 1000.0
         np.testing.assert_allclose(np.sort(times), first["spike_times"])
+
+
+@pytest.mark.parametrize("model", [["cortex.model=eprop"], ["cortex.readout.kind=delta"],
+                                   ["cortex.backend=control", "cortex.model=linear", "cortex.n_units=0",
+                                    "recording.sample_units=0"]], ids=["eprop", "reservoir-delta", "control"])
+def test_from_state_every_numpy_model_is_bit_identical(tmp_path, model):
+    overrides = [o for o in TINY_REBER if not (model[0].startswith("cortex.backend") and o.startswith("cortex.n_units"))]
+    overrides += model
+    assert _run(REBER, overrides, tmp_path / "full") == 0
+    assert _run(REBER, overrides, tmp_path / "branch", "--from", f"{tmp_path / 'full'}:train") == 0
+    assert (tmp_path / "branch" / "metrics.json").read_bytes() == (tmp_path / "full" / "metrics.json").read_bytes()

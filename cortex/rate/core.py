@@ -45,7 +45,7 @@ class RateCortex(LearnsOnline, CortexBase):
     """
 
     #: saved state (cortex.base.capture_state); what derives from it is refreshed by _state_loaded
-    state_attrs = ("_W", "_U", "_b", "_v", "_r", "_x", "_step", "_plastic", "readout", "predictor", "heads")
+    state_attrs = ("_W", "_U", "_b", "_v", "_r", "_x", "_step", "_plastic", "predictor", "heads")
 
     def __init__(self, params: RateParams, n_inputs: int, n_replicas: int, sample_units: int,
                  signals: tuple[str, ...] = (), n_actions: int = 0):

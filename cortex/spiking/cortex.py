@@ -45,8 +45,8 @@ class SpikingCortex(LearnsOnline, CortexBase):
     """
 
     #: saved state (cortex.base.capture_state); ``_network`` is the Brian2 network's (netstate.py)
-    state_attrs = ("_step", "_plastic", "_brian_seed", "_input_rngs", "_phases", "_slow", "readout", "predictor",
-                   "heads", "_network")
+    state_attrs = ("_step", "_plastic", "_brian_seed", "_input_rngs", "_phases", "_slow", "predictor", "heads",
+                   "_network")
     #: units of ``CortexOutput.activity`` / ``SequenceOutput.activity``: spike counts per step
     activity_units = "spikes/step"
     trace_info = monitors.TRACE_INFO
