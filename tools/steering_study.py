@@ -41,6 +41,7 @@ PROXY_LIMIT, GAP_LIMIT = 0.5, 0.1      # "the failure goes": proxy_reliance belo
 BOOTSTRAP, BOOT_SEED = 2000, 0
 TEXT_COLUMNS = {"run_id", "base", "status", "target", "probe"}   # never numbers (a run id can read as 6e92...)
 SPIKING_SIZE = 200                      # configs/steering/train_and_shift_spiking.yaml
+PROBE_UNITS = (2, 4, 16, None)          # decoders on the first n recorded units (None: all 50)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ def probes(sweep_dir: Path) -> Path:
     for run, run_dir in _runs(sweep_dir):
         if (run_dir / "metrics.json").exists():
             params = {key: v for key, v in run["params"].items() if key != "seed"}
-            for r in probe_run(run_dir):
+            for r in probe_run(run_dir, n_units=PROBE_UNITS):
                 rows.append({"run_id": run["run_id"], **params, "seed": int(run["seed"]) + r.pop("replica"), **r})
     path = sweep_dir / "probes.csv"
     _write_csv(path, rows)
@@ -207,7 +208,7 @@ def _diversity_table(data: dict) -> str:
                          _f(m[f"{FROZEN}.catastrophes"], 1), _f(m[f"{PLASTIC}.steering_gap"]),
                          _f(m[f"{PLASTIC}.recovered"]), _f(m[f"{PLASTIC}.recovery_trials"], 0),
                          _f(m[f"{PLASTIC}.catastrophes_before_recovery"], 1)])
-    return _table(["backend", "units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
+    return _table(["backend", "cortex units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
                    "frozen: catastrophes / 300 trials", "plastic: steering_gap (600 trials)", "plastic: recovered",
                    "plastic: recovery_trials", "plastic: catastrophes_before_recovery"], rows)
 
@@ -218,7 +219,7 @@ def _anchor_table(data: dict) -> str:
         if f"{name}/replicas" in data:
             for size, (point, lo, hi, n) in anchors(data[f"{name}/replicas"]).items():
                 rows.append([backend, f"{size:,}", n, _f(point), f"{_f(lo)} to {_f(hi)}"])
-    return _table(["backend", "units", "seeds per cell", "diversity at which the failure goes",
+    return _table(["backend", "cortex units", "seeds per cell", "diversity at which the failure goes",
                    "95% bootstrap interval (seeds)"], rows)
 
 
@@ -257,7 +258,7 @@ def _assessor_table(data: dict) -> str:
         for signal in ASSESSED:
             row += [_f(_mean(r[f"{p}.assessor_error/{signal}"] for r in rs)) for p in ASSESSOR_PHASES]
         rows.append(row)
-    header = ["units", "diversity"] + [f"{s.split('.')[1]}: {p}" for s in ASSESSED for p in ASSESSOR_PHASES]
+    header = ["cortex units", "diversity"] + [f"{s.split('.')[1]}: {p}" for s in ASSESSED for p in ASSESSOR_PHASES]
     return _table(header, rows)
 
 
@@ -268,10 +269,23 @@ PROBES = [("taste", "cv:test"), ("taste", "cv:cue_conflict"), ("taste", "transfe
 
 def _probe_table(data: dict) -> str:
     rows = []
-    for (size, div), rs in _cells(data["probes/probes"], lambda r: (int(r[SIZE]), r[DIV])).items():
+    full = max(r["units"] for r in data["probes/probes"])
+    for (size, div), rs in _cells([r for r in data["probes/probes"] if r["units"] == full],
+                                  lambda r: (int(r[SIZE]), r[DIV])).items():
         acc = {(t, p): _mean(r["accuracy"] for r in rs if r["target"] == t and r["probe"] == p) for t, p in PROBES}
         rows.append([f"{size:,}", _f(div), len({r['seed'] for r in rs})] + [_f(acc[k]) for k in PROBES])
-    return _table(["units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
+    return _table(["cortex units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
+
+
+def _sample_table(data: dict) -> str:
+    """Is the recorded sample enough? The pooled taste decoder on the first n recorded units."""
+    pr = data["probes/probes"]
+    ns = sorted({int(r["units"]) for r in pr})
+    rows = []
+    for (size, div), rs in _cells(pr, lambda r: (int(r[SIZE]), r[DIV])).items():
+        rows.append([f"{size:,}", _f(div)] + [_f(_mean(r["accuracy"] for r in rs if r["units"] == n and r["target"] == "taste"
+                                                      and r["probe"] == "pooled:test+cue_conflict")) for n in ns])
+    return _table(["cortex units", "diversity"] + [f"taste pooled:test+cue_conflict, {n} recorded units" for n in ns], rows)
 
 
 def _walls(data: dict) -> str:
@@ -364,7 +378,9 @@ def _answer(data: dict) -> str:
         f"arrives.")
     if "probes/probes" in data:
         pr = data["probes/probes"]
-        acc = lambda t, p: _mean(r["accuracy"] for r in pr if r["target"] == t and r["probe"] == p and r[DIV] == 0.0)  # noqa: E731
+        full = max(r["units"] for r in pr)
+        acc = lambda t, p: _mean(r["accuracy"] for r in pr if r["target"] == t and r["probe"] == p  # noqa: E731
+                                 and r[DIV] == 0.0 and r["units"] == full)
         out.append(
             f"- **A cortex that follows the proxy still represents the reliable cue.** Pooled over `test` and "
             f"`cue_conflict`, where colour no longer predicts taste, a linear decoder reads the offered item's "
@@ -408,7 +424,9 @@ def render(data: dict) -> str:
                   "from 50 recorded units at the cue step; `cv:` within a phase, `transfer:` fitted in "
                   "`test` and scored in the shifted phase, `pooled:` cross-validated on both phases' trials, where "
                   "colour no longer predicts taste (`studies/steering/probes/probes.csv`).",
-                  _probe_table(data)]
+                  _probe_table(data),
+                  "Is the recorded sample enough? The same pooled taste decoder on the first n of the recorded "
+                  "units (`recording.sample_units` is 16 in the shipped configs):", _sample_table(data)]
     parts += ["#### Wall time", "Sums of the runs' own wall times (`wall_time_s` in `results.csv`), measured "
               "with one worker on a machine shared with other jobs; two workers halve them.", _walls(data)]
     return "\n\n".join(parts) + "\n"

@@ -62,25 +62,37 @@ def transfer_accuracy(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, 
 
 
 def probe_run(run_dir: str | Path, reference: str = "test",
-              shifts: Sequence[str] = ("cue_conflict", "novel_items")) -> list[dict]:
-    """One row per (replica, target, probe) of a run: probe ``cv:<phase>`` (within the phase),
-    ``transfer:<reference>-><shift>`` and ``pooled:<reference>+<shift>`` (cross-validated on both
-    phases' trials together: there the cue no longer predicts taste, so a taste decoder must read
-    something else). Each row: replica, target, probe, accuracy, trials."""
+              shifts: Sequence[str] = ("cue_conflict", "novel_items"),
+              n_units: Sequence[int | None] = (None,)) -> list[dict]:
+    """One row per (units, replica, target, probe) of a run: probe ``cv:<phase>`` (within the
+    phase), ``transfer:<reference>-><shift>`` and ``pooled:<reference>+<shift>`` (cross-validated
+    on both phases' trials together: there the cue no longer predicts taste, so a taste decoder
+    must read something else). n_units: decode from the first n recorded units (None: all of
+    them), to check that the recorded sample is enough. Each row: units, replica, target, probe,
+    accuracy, trials."""
     phases = {name: load_phase(run_dir, name) for name in (reference, *shifts)}
-    ref = phases[reference]
     rows = []
-    for k in range(ref.activity.shape[0]):
+    recorded = phases[reference].activity.shape[2]
+    for n in n_units:
+        n = recorded if n is None else min(int(n), recorded)
+        rows += _probe_rows({name: d.activity[..., :n] for name, d in phases.items()},
+                            {name: d.labels for name, d in phases.items()}, reference, shifts, n)
+    return rows
+
+
+def _probe_rows(activity: dict, labels: dict, reference: str, shifts: Sequence[str], n_units: int) -> list[dict]:
+    rows = []
+    for k in range(activity[reference].shape[0]):
         for target in TARGETS:
             def add(probe, accuracy, n):
-                rows.append({"replica": k, "target": target, "probe": probe, "accuracy": accuracy, "trials": n})
-            for name, data in phases.items():
-                y = data.labels[target][k]
-                add(f"cv:{name}", cv_accuracy(data.activity[k], y), int((y >= 0).sum()))
+                rows.append({"units": n_units, "replica": k, "target": target, "probe": probe,
+                             "accuracy": accuracy, "trials": n})
+            for name in activity:
+                y = labels[name][target][k]
+                add(f"cv:{name}", cv_accuracy(activity[name][k], y), int((y >= 0).sum()))
             for name in shifts:
-                data = phases[name]
-                X0, y0 = ref.activity[k], ref.labels[target][k]
-                X1, y1 = data.activity[k], data.labels[target][k]
+                X0, y0 = activity[reference][k], labels[reference][target][k]
+                X1, y1 = activity[name][k], labels[name][target][k]
                 add(f"transfer:{reference}->{name}", transfer_accuracy(X0, y0, X1, y1), int((y1 >= 0).sum()))
                 X, y = np.concatenate([X0, X1]), np.concatenate([y0, y1])
                 add(f"pooled:{reference}+{name}", cv_accuracy(X, y), int((y >= 0).sum()))
