@@ -301,6 +301,14 @@ def _walls(data: dict) -> str:
     return _table(["sweep", "runs", "sum of run wall times (min, one worker)", "on 2 cores, 2 workers (min)"], rows)
 
 
+def _first(rows: dict, col: str, limit: float) -> float:
+    """The smallest diversity (of (size, diversity) -> means) from which on ``col`` stays below ``limit``."""
+    divs = sorted(d for _, d in rows)
+    vals = np.array([rows[next(k for k in rows if k[1] == d)][col] for d in divs])
+    ok = vals < limit
+    return next((float(d) for i, d in enumerate(divs) if ok[i:].all()), math.inf)
+
+
 def _answer(data: dict) -> str:
     """The plain-language answer, its numbers read from the same CSVs as the tables."""
     rate = diversity_rows(data["diversity/results"])
@@ -327,14 +335,18 @@ def _answer(data: dict) -> str:
              f"dealt at random does" if finite else "")
     out.append(f"- **{verdict}.** The diversity from which on `proxy_reliance` < {PROXY_LIMIT} and gap < "
                f"{GAP_LIMIT} (95% bootstrap interval over seeds): {text}. Langosco et al. 2022 found that a small "
-               f"share of CoinRun levels with the coin placed at random removes the failure{share}.")
+               f"share of CoinRun levels with the coin placed at random removes the failure{share}. (Every "
+               f"`cue_conflict` trial is a conflict trial between two items, so the gap is about the proxy "
+               f"reliance there and the gap limit is the one that decides.)")
     if "diversity_spiking/replicas" in data:
         sp = diversity_rows(data["diversity_spiking/results"])
         (p, lo, hi, _), = anchors(data["diversity_spiking/replicas"]).values()
         out.append(f"- **The spiking cortex** ({SPIKING_SIZE} units) at diversity 0: `proxy_reliance` "
                    f"{_f(sp[(SPIKING_SIZE, 0.0)][FROZEN + '.proxy_reliance'])}, gap "
                    f"{_f(sp[(SPIKING_SIZE, 0.0)][FROZEN + '.steering_gap'])}; the failure goes from diversity "
-                   f"{_f(p)} ({_f(lo)} to {_f(hi)}).")
+                   f"{_f(p)} ({_f(lo)} to {_f(hi)}): its proxy reliance falls below {PROXY_LIMIT} from diversity "
+                   f"{_f(_first(sp, FROZEN + '.proxy_reliance', PROXY_LIMIT))} on, but its gap stays at or above "
+                   f"{GAP_LIMIT} until {_f(_first(sp, FROZEN + '.steering_gap', GAP_LIMIT))}.")
     frozen_rate = [rate[(n, 0.0)][FROZEN + ".catastrophes"] / 300 for n in sizes]
     before = [rate[(n, 0.0)][PLASTIC + ".catastrophes_before_recovery"] for n in sizes]
     trials = [rate[(n, 0.0)][PLASTIC + ".recovery_trials"] for n in sizes]
@@ -365,11 +377,16 @@ def _answer(data: dict) -> str:
             f"{_f(a0['test.fitness'], 3)}). (b) *Superstimulus* (the design failing off distribution): innate "
             f"reward rises from {_f(s9['test.subcortex_reward'], 3)} to {_f(s9['superstimulus.subcortex_reward'], 3)} "
             f"per trial while fitness falls from {_f(s9['test.fitness'], 3)} to {_f(s9['superstimulus.fitness'], 3)}, "
-            f"and learning on does not undo it ({_f(s9['superstimulus_plastic.subcortex_reward'], 3)} / "
-            f"{_f(s9['superstimulus_plastic.fitness'], 3)}): the subcortex gets what it asks for. (c) *A learned "
-            f"proxy* (steering failing): innate reward falls from {_f(c9['test.subcortex_reward'], 3)} to "
-            f"{_f(c9['cue_conflict.subcortex_reward'], 3)} and fitness from {_f(c9['test.fitness'], 3)} to "
-            f"{_f(c9['cue_conflict.fitness'], 3)}; the subcortex itself is short-changed.")
+            f"and with learning on {'it goes further' if s9['superstimulus_plastic.fitness'] < s9['superstimulus.fitness'] and s9['superstimulus_plastic.subcortex_reward'] > s9['superstimulus.subcortex_reward'] else 'it changes'} "
+            f"(reward {_f(s9['superstimulus_plastic.subcortex_reward'], 3)}, fitness "
+            f"{_f(s9['superstimulus_plastic.fitness'], 3)}): the subcortex gets what it asks for, and learning "
+            f"serves the reward, not the fitness. (c) *A learned proxy* (steering failing): innate reward falls "
+            f"from {_f(c9['test.subcortex_reward'], 3)} to {_f(c9['cue_conflict.subcortex_reward'], 3)} and fitness "
+            f"from {_f(c9['test.fitness'], 3)} to {_f(c9['cue_conflict.fitness'], 3)}: the subcortex itself is "
+            f"short-changed, and learning on repairs it (reward {_f(c9['cue_conflict_plastic.subcortex_reward'], 3)}, "
+            f"fitness {_f(c9['cue_conflict_plastic.fitness'], 3)}). So (a) shows lower immediate and higher total "
+            f"innate reward than its myopic control, (b) higher total innate reward and lower fitness than in "
+            f"distribution, (c) lower total innate reward than in distribution.")
     out.append(
         f"- **The thought assessors fail with the policy.** At diversity 0 the sweet-taste assessor's error is "
         f"{at(0.0, 'test.assessor_error/taste.sweet')} in distribution and "
@@ -386,9 +403,9 @@ def _answer(data: dict) -> str:
             f"`cue_conflict`, where colour no longer predicts taste, a linear decoder reads the offered item's "
             f"taste from the activity with balanced accuracy {_f(acc('taste', 'pooled:test+cue_conflict'))} "
             f"(diversity 0, all sizes); a taste decoder fitted in distribution scores "
-            f"{_f(acc('taste', 'transfer:test->cue_conflict'))} after the shift: in distribution the activity's "
-            f"taste axis is the colour axis. The information to steer right is there; what the heads learned to "
-            f"weight is not.")
+            f"{_f(acc('taste', 'transfer:test->cue_conflict'))} after the shift (below chance, 0.5: it reads the "
+            f"colour, which now lies), so in distribution the activity's taste axis is the colour axis. The "
+            f"information to steer right is there; what the heads learned to weight is not.")
     return "\n".join(out)
 
 
