@@ -9,8 +9,9 @@ on the lower triangle of P), optionally on a sparse random projection z = [M f, 
 does not import ``cortex``: ``bench/rate_cortex.py`` passes in the cortex's own W, U, b and leak
 rates, checks that both give the same predictions, and times one against the other.
 
-Not covered (bookkeeping only): padding steps, NaN checks, and the pair that spans two calls
-(the last step of a call is never learned here; the cortex learns it at the start of its next call).
+The pair that spans two calls is learned as the cortex learns it: the last step of a call waits,
+and its target (the next call's first symbol) is learned alone at the start of that call (a
+one-row update: two passes over P). Not covered (bookkeeping only): padding steps, NaN checks.
 
 Usage: python bench/handwritten_rate.py [--units 1024] [--steps 1024]  (prints one JSON object)
 """
@@ -84,6 +85,8 @@ def reservoir(w, u, b, leak, sparse: bool, block: int = 64, reg: float = 1.0, fl
         t_len = len(symbols)
         probs = np.empty((t_len, n_in), dt)
         v, r = state["v"], state["r"]
+        if "pending" in state:  # the previous call's last row, whose target is this call's first symbol
+            learn(state.pop("pending")[None], eye[symbols[:1]])
         for s in range(0, t_len, block):
             x = symbols[s:s + block]
             m = len(x)
@@ -105,7 +108,7 @@ def reservoir(w, u, b, leak, sparse: bool, block: int = 64, reg: float = 1.0, fl
                 raw[c:e] = learn(fit[c:e], eye[symbols[s + c + 1:s + e + 1]])
             raw[known:] = fit[known:m] @ W_out
             probs[s:s + m] = simplex(raw) * (1.0 - n_in * floor) + floor
-        state["v"], state["r"] = v, r
+        state["v"], state["r"], state["pending"] = v, r, fit[m - 1].copy()
         return probs
 
     return run

@@ -99,8 +99,9 @@ class RLSReadout:
         self.dtype = np.dtype(dtype)
         ridge = params.ridge(n_features) if ridge is None else ridge
         self.weights = np.zeros((n_replicas, n_features, n_outputs), dtype=self.dtype)
-        self.P = np.broadcast_to(np.eye(n_features, dtype=self.dtype) / ridge,
-                                 (n_replicas, n_features, n_features)).copy()
+        self.P = np.zeros((n_replicas, n_features, n_features), dtype=self.dtype)  # no F x F temporary
+        diagonal = np.arange(n_features)
+        self.P[:, diagonal, diagonal] = self.dtype.type(1) / self.dtype.type(ridge)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Regression estimate of the target: (K, F) -> (K, n_out) or (K, B, F) -> (K, B, n_out)."""

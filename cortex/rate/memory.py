@@ -13,8 +13,9 @@ import os
 
 from cortex.rate.params import RateParams
 
-#: Python, numpy, scipy, pydantic and the experiment code, measured resident before any cortex
-BASE_BYTES = 150 * 2**20
+#: Python, numpy, scipy, h5py, pydantic and the experiment code, resident before any cortex
+#: (measured: about 70 MiB with the bench's imports, 90 MiB in `neurosteer run`)
+BASE_BYTES = 100 * 2**20
 #: inputs assumed when the world's alphabet is not known yet (a few more features change nothing)
 N_INPUTS = 64
 
@@ -35,17 +36,16 @@ def estimate_bytes(params: RateParams, n_replicas: int, n_inputs: int = N_INPUTS
         else:  # plus the leak-folded copy
             kept += k * n * n * item
         recurrent = drawn + kept
-    r = params.readout
-    if r.kind == "rls":
-        readout = k * f * f * item
-    elif r.kind == "projected_rls" and f > r.dim:  # P on D + 1, M as CSR (and its COO draw, float64)
-        readout = k * (r.dim + 1) ** 2 * item + k * f * r.fanout * (item + 4) + f * r.fanout * 40
-    elif r.kind == "projected_rls":
-        readout = k * f * f * item
+    r, b = params.readout, params.block_steps
+    if r.kind == "projected_rls" and f > r.dim:  # P on D + 1, M as CSR (and its COO draw, float64)
+        d = r.dim + 1
+        readout = k * d * d * item + k * f * r.fanout * (item + 4) + f * r.fanout * 40
+        readout += k * b * (f + 4 * d) * item  # the block's transposed copy, z and its products
+    elif r.kind in ("rls", "projected_rls"):
+        readout = k * f * f * item + 3 * k * b * f * item  # P; the block's masked rows, G and H
     else:
-        readout = 0.0
-    readout += 4 * k * params.block_steps * max(f, r.dim) * item  # block features and their products
-    state = k * (n * n_inputs + 4 * n + 2 * params.block_steps * f) * item
+        readout = 2 * k * f * n_inputs * item + 2 * k * b * f * item
+    state = k * (2 * n * n_inputs + 4 * n + b * f) * item  # U and its folded copy, v, r, the block buffer
     eprop = 0.0
     if params.model == "eprop":  # mask and update of W, traces per time-constant group and block row
         eprop = k * (2 * n * n + params.n_timescales * (params.block_steps + 1) * n) * item
