@@ -3,10 +3,12 @@
 The ``backend`` fixture builds a small cortex of each model in the registry that runs these tests,
 with both readouts: ``reservoir`` and ``eprop`` (rate, numpy), ``lif`` (spiking, Brian2; marked
 ``brian2``) and ``control`` (the linear control cortex), each with RLS and (``-delta``) the delta
-rule. A model that cannot run one of these tests is listed in ``UNSUPPORTED`` with the reason; that
+rule; ``reservoir-scaled`` is the reservoir as it runs at scale (fixed in-degree W, projected RLS
+readout). A model that cannot run one of these tests is listed in ``UNSUPPORTED`` with the reason; that
 list is the one place to review such gaps. Model-specific internals (block RLS, e-prop weights,
 Brian2 gates and spikes, the Izhikevich 2007 network, which has no symbols to predict) are tested in
-test_rate_cortex.py, test_spiking_cortex.py, test_standalone.py and test_izhikevich.py.
+test_rate_cortex.py, test_rate_scale.py, test_spiking_cortex.py, test_standalone.py and
+test_izhikevich.py.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ SETTINGS = {
     "control": dict(backend="control", model="linear"),
 }
 DELTA = {"readout": {"kind": "delta", "delta_lr": 0.5}}
+#: the rate cortex as it runs at scale: fixed in-degree W, readout on a projection of the features
+SCALED = {"in_degree": 10, "readout": {"kind": "projected_rls", "dim": 32}}
 # settings under which the state blows up within a few hundred steps
 DIVERGING = {
     "reservoir": dict(activation="linear", spectral_radius=6.0, n_timescales=1, leak_min=1.0),
@@ -56,20 +60,20 @@ UNSUPPORTED: dict[tuple[str, str], str] = {
 }
 CASES = [pytest.param((m, kind), id=f"{m}-delta" if kind == "delta" else m,
                       marks=pytest.mark.brian2 if SETTINGS[m]["backend"] == "spiking" else ())
-         for m in SETTINGS for kind in ("rls", "delta")]
+         for m in SETTINGS for kind in ("rls", "delta")] + [pytest.param(("reservoir", "scaled"), id="reservoir-scaled")]
 
 
 @pytest.fixture(params=CASES)
 def backend(request):
     """A factory ``make(K=2, seeds=None, signals=(), n_actions=0, **overrides)`` for the model."""
     name, readout = request.param
-    case = f"{name}-delta" if readout == "delta" else name
+    case = name if readout == "rls" else f"{name}-{readout}"
     why = UNSUPPORTED.get((request.node.originalname, name)) or UNSUPPORTED.get((request.node.originalname, case))
     if why:
         pytest.skip(f"{case}: {why}")
 
     def make(K=2, seeds=None, signals=(), n_actions=0, **overrides):
-        settings = {**SETTINGS[name], **(DELTA if readout == "delta" else {}), **overrides}
+        settings = {**SETTINGS[name], **{"rls": {}, "delta": DELTA, "scaled": SCALED}[readout], **overrides}
         params_cls, _ = model_registry()[(settings["backend"], settings["model"])]
         cortex = make_cortex(params_cls(**settings), n_inputs=N_SYM, n_replicas=K, sample_units=make.n_sample,
                              signals=tuple(signals), n_actions=n_actions)
