@@ -434,6 +434,15 @@ def test_cross_entropy_axis_shows_the_gap_to_the_optimum(real):
         assert gap > 0 and gap / (hi - lo) > 0.15, (gap, lo, hi)
 
 
+def test_sweep_plots_a_metric_whose_name_has_a_slash(tmp_path):
+    rows = ["run_id,cortex.n_units,seed,test.fidelity,test.fidelity_chance,test.assessor_error/taste.sweet,status"]
+    rows += [f"r{n}_{s},{n},{s},0.9,0.5,{0.1 * s},done" for n in (50, 200) for s in range(3)]
+    (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
+    paths = plot_sweep(tmp_path)
+    assert [p.name for p in paths] == ["sweep_test.fidelity.png", "sweep_test.assessor_error-taste.sweet.png"]
+    assert all(p.exists() for p in paths)
+
+
 def test_sweep_interval_of_a_fraction_stays_inside_zero_one(tmp_path):
     rows = ["run_id,cortex.n_units,seed,test.longrange_accuracy,test.longrange_accuracy_chance,status"]
     for n in (100, 200):

@@ -158,8 +158,9 @@ def unlabelled(fig: Figure) -> list[str]:
 
 
 def save(fig: Figure, out_dir: Path, name: str, fmt: str) -> Path:
-    """Write ``out_dir/name.fmt`` at DPI, the figure's exact size (no tight bbox: size stays predictable)."""
+    """Write ``out_dir/name.fmt`` at DPI, the figure's exact size (no tight bbox: size stays predictable).
+    A ``/`` in ``name`` (metric names such as ``assessor_error/taste.sweet``) becomes ``-``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.{fmt}"
+    path = out_dir / f"{name.replace('/', '-')}.{fmt}"
     fig.savefig(path, format=fmt, dpi=DPI)
     return path
