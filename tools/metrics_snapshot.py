@@ -42,6 +42,7 @@ SMALL: dict[str, list[str]] = {
     "steering/train_and_shift_spiking": ["cortex.n_units=50", "replicas=2", *_FORAGE,
                                          "phases.cue_conflict.trials=40", "phases.novel_items.trials=40",
                                          "phases.cue_conflict_plastic.trials=80"],
+    "steering/abstinence": ["cortex.n_units=32", *_FORAGE],
     "steering/izhikevich2007": ["phases.train.duration_s=5"],
 }
 
