@@ -59,7 +59,7 @@ class ControlCortex(LearnsOnline, CortexBase):
         if len(seeds) != self.n_replicas:
             raise ValueError(f"need {self.n_replicas} seeds, got {len(seeds)}")
         k, p = self.n_replicas, self.params
-        readout = make_readout(p.readout, k, self.n_features, self.n_inputs, self.dtype)
+        readout = make_readout(p.readout, k, self.n_features, self.n_inputs, self.dtype, seeds)
         self.predictor = OnlinePredictor(readout, k, self.n_inputs, self.n_features, self.dtype)
         self.heads = None
         if self.signals or self.n_actions:

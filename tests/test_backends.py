@@ -233,3 +233,13 @@ def test_a_fully_padded_call_changes_nothing(backend):
     idle.run_sequence(cycle(2, 40, start=1), np.zeros((2, 40), bool))
     after = [c.run_sequence(cycle(2, 60, start=60), on(2, 60)).probs for c in (idle, busy)]
     np.testing.assert_allclose(after[0], after[1], rtol=1e-9)
+
+
+def test_control_cortex_with_a_projected_readout_builds_from_its_seeds():
+    from cortex.control import ControlCortex, ControlParams
+
+    cortex = ControlCortex(ControlParams(readout={"kind": "projected_rls", "dim": 2}), n_inputs=5, n_replicas=2,
+                           sample_units=0)
+    cortex.reset([0, 1])
+    out = cortex.run_sequence(np.tile([0, 1, 2, 3, 4], (2, 4)), np.ones((2, 20), bool))
+    assert np.allclose(out.probs.sum(axis=2), 1.0)

@@ -175,3 +175,17 @@ def test_reber_next_symbol_kl_to_optimal_is_small():
     p, q = stream.next_dist[:-1], out.probs[0, :-1]
     kl = np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / q), 0.0), axis=1).mean()
     assert kl <= 0.15, kl
+
+
+@pytest.mark.brian2
+def test_projected_readout_gets_the_replicas_seeds():
+    """projected_rls draws its projection from each replica's seed: with more features than its
+    dimension the spiking cortex builds it at reset and learns through it."""
+    from cortex.spiking.cortex import SpikingCortex
+
+    params = SpikingParams(n_units=20, readout={"kind": "projected_rls", "dim": 4})
+    cortex = SpikingCortex(params, n_inputs=3, n_replicas=2, sample_units=2)
+    cortex.reset([0, 1])
+    assert cortex.n_features > 4
+    out = cortex.run_sequence(np.tile([0, 1, 2], (2, 10)), np.ones((2, 30), bool))
+    assert np.allclose(out.probs.sum(axis=2), 1.0)

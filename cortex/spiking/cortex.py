@@ -90,7 +90,7 @@ class SpikingCortex(LearnsOnline, CortexBase):
         self._slow = feat.FilterBank(K, p.n_exc, p.filter_taus_ms, p.step_ms) if p.filter_taus_ms else None
         self.n_features = p.n_exc * (1 + len(p.filter_taus_ms)) + 1
         self._dtype = np.dtype(p.dtype)
-        self.readout = make_readout(p.readout, K, self.n_features, self.n_inputs, self._dtype)
+        self.readout = make_readout(p.readout, K, self.n_features, self.n_inputs, self._dtype, [int(s) for s in seeds])
         self.predictor = OnlinePredictor(self.readout, K, self.n_inputs, self.n_features, self._dtype)
         self.heads = None
         if self.signals or self.n_actions:
