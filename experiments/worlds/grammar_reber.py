@@ -61,17 +61,22 @@ class EmbeddedReberParams(GrammarParams):
     p_first: float = Field(0.5, gt=0, lt=1, description="probability of the first branch at each fork of the inner Reber string")
     p_outer_t: float = Field(0.5, gt=0, lt=1, description="probability that the outer branch is T (else P); "
                              "the same symbol must come back second-to-last")
+    n_inner: int = Field(1, ge=1, le=16, description="number of full inner Reber strings, one after another, that the "
+                         "outer T|P must be carried across (1: the embedded Reber grammar of Hochreiter & Schmidhuber 1997); "
+                         "each adds about 8 symbols to the span")
 
 
 class EmbeddedReber(AutomatonGrammar):
-    """Embedded Reber grammar (``kind: embedded_reber``): B, T|P, a full Reber string, the same
-    T|P, E (e.g. BTBPVPSETE).
+    """Embedded Reber grammar (``kind: embedded_reber``): B, T|P, ``n_inner`` full Reber strings,
+    the same T|P, E (e.g. BTBPVPSETE with one inner string, BTBPVPSEBTXSEPE with two).
 
-    States: 0 start, 1 after B, 2..8 the inner Reber states of the T branch, 9..15 those of the
-    P branch, 16/17 after the inner E (T/P branch), 18 after the second T|P, 19 after the final E.
-    ``depth`` is 1 from the outer T|P through the inner E, else 0.
-    Long-range test: groups ({T}, {P}), marked at the inner E, whose next symbol must repeat the
-    outer branch. Alteration: that second-to-last symbol swapped (T <-> P).
+    States, with m = 7 * n_inner: 0 start, 1 after B, 2..m+1 the inner Reber states of the T
+    branch (inner string j's state s is 2 + 7j + s), m+2..2m+1 those of the P branch, 2m+2 / 2m+3
+    after the last inner E (T/P branch), 2m+4 after the second T|P, 2m+5 after the final E (with
+    one inner string: 2..8, 9..15, 16/17, 18, 19).
+    ``depth`` is 1 from the outer T|P through the last inner E, else 0.
+    Long-range test: groups ({T}, {P}), marked after the last inner E, whose next symbol must
+    repeat the outer branch. Alteration: that second-to-last symbol swapped (T <-> P).
     """
 
     Params = EmbeddedReberParams
@@ -80,9 +85,14 @@ class EmbeddedReber(AutomatonGrammar):
 
     def __init__(self, params: EmbeddedReberParams):
         super().__init__(params)
-        p, tail_t, tail_p, last, end = params.p_first, 16, 17, 18, 19
-        arcs = [[(_B, 1, 1.0)], [(_T, 2, params.p_outer_t), (_P, 9, 1.0 - params.p_outer_t)]]
-        arcs += reber_arcs(p, 2, tail_t) + reber_arcs(p, 9, tail_p)
+        p, m = params.p_first, 7 * params.n_inner
+        tail_t, tail_p = 2 * m + 2, 2 * m + 3
+        last, end = tail_p + 1, tail_p + 2
+        arcs = [[(_B, 1, 1.0)], [(_T, 2, params.p_outer_t), (_P, 2 + m, 1.0 - params.p_outer_t)]]
+        for first, tail in ((2, tail_t), (2 + m, tail_p)):
+            for j in range(params.n_inner):  # inner string j's E starts string j + 1, the last one's the tail
+                offset = first + 7 * j
+                arcs += reber_arcs(p, offset, tail if j == params.n_inner - 1 else offset + 7)
         arcs += [[(_T, last, 1.0)], [(_P, last, 1.0)], [(_E, end, 1.0)]]
         self.automaton = Automaton(len(self.symbols), 0, arcs)
         depth = np.zeros(end + 1, dtype=np.int64)
