@@ -3,10 +3,11 @@
 Layout: ``base`` (the ``Cortex`` protocol, outputs, modulators), ``learning`` (the online
 predictor and closed-loop learner every model shares), ``readout`` and ``heads`` (what they
 train), ``encoding``, ``params``; the models: ``rate/`` (numpy: ``reservoir``, ``eprop``),
-``spiking/`` (Brian2: ``lif``, ``izhikevich2007``) and ``control`` (``linear``: features = input).
+``spiking/`` (Brian2: ``lif``, ``izhikevich2007``), ``control`` (``linear``: features = input) and
+``baselines/`` (``ngram``, ``lstm``: predictors measured beside the cortex).
 
 ``model_registry()`` maps the YAML names ``(cortex.backend, cortex.model)`` (``rate``,
-``spiking``, ``control``) to the model's params class and its implementation; every model,
+``spiking``, ``control``, ``baseline``) to the model's params class and its implementation; every model,
 Izhikevich 2007 included, is built by :func:`make_cortex` and then ``reset(seeds)``. Params
 modules never import Brian2, so validating a spiking config does not pay for (or need) Brian2;
 the implementation is imported only by :func:`make_cortex`.
@@ -26,6 +27,7 @@ _REGISTRY_SOURCES = (
     ("spiking", "cortex.spiking.params", "SPIKING_MODELS"),
     ("spiking", "cortex.spiking.izhikevich_params", "IZHIKEVICH_MODELS"),
     ("control", "cortex.control", "CONTROL_MODELS"),
+    ("baseline", "cortex.baselines.params", "BASELINE_MODELS"),
 )
 
 

@@ -19,7 +19,7 @@ SUM_TOL = 1e-4  # predicted rows must sum to 1 within this
 class _Tally:
     """Per-replica running sums behind each metric."""
 
-    NAMES = ("kl", "legal", "n_pos", "ce", "opt_ce", "acc", "n_known", "lr", "n_lr", "gap", "n_gap", "lg_ok", "n_lg")
+    NAMES = ("kl", "legal", "n_pos", "ce", "opt_ce", "acc", "n_known", "lr", "n_lr", "gap", "n_gap", "lg_ok", "n_lg", "st_ok", "n_st")
 
     def __init__(self, n_replicas: int):
         for name in self.NAMES:
@@ -34,6 +34,7 @@ class _Tally:
                 "optimal_cross_entropy": self.opt_ce / self.n_known,
                 "accuracy": self.acc / self.n_known,
                 "surprisal_gap": self.gap / self.n_gap,
+                "strict_correct": self.st_ok / self.n_st,
             }
             if with_groups:
                 out["longrange_accuracy"] = self.lr / self.n_lr
@@ -66,6 +67,14 @@ def _finish(terms: dict, group, det) -> dict:
     return terms
 
 
+def _separates(p: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """(K, T) bool: every legal symbol gets more probability than every illegal one (the 1997 LSTM
+    paper's "the output units of the possible next symbols are the most active ones")."""
+    lowest_legal = np.where(legal, p, np.inf).min(-1)
+    highest_illegal = np.where(legal, -np.inf, p).max(-1)
+    return lowest_legal > highest_illegal
+
+
 def _model_terms(p, q, exact, alt, group, det, member) -> dict[str, np.ndarray]:
     """Per-position scores of predictor ``p`` (K, T, n) against the exact ``q``; all (K, T)."""
     logp = np.log(np.maximum(p, FLOOR))
@@ -84,6 +93,7 @@ def _model_terms(p, q, exact, alt, group, det, member) -> dict[str, np.ndarray]:
         "det_ok": _pick(best, exact["det_symbol"]) & (n_best == 1),
         "lr": np.zeros(t.shape),
         "lr_ok": np.zeros(t.shape, bool),
+        "strict_ok": _separates(p, exact["legal"]),
     }
     if member is not None:
         g = np.maximum(group, 0)
@@ -106,6 +116,7 @@ def _uniform_terms(n: int, exact, group, det, member) -> dict[str, np.ndarray]:
         "det_ok": np.zeros(shape, bool),  # n >= 2 symbols all tie
         "lr": np.zeros(shape),
         "lr_ok": np.zeros(shape, bool),
+        "strict_ok": exact["legal"].all(-1),  # all tie: separated only where every symbol is legal
     }
     if member is not None:
         # a group's uniform mass is its size over n: the largest groups tie
@@ -134,7 +145,7 @@ def _add_positions(tally: _Tally, terms: dict, exact: dict, active, known, marke
 _RECORD_DTYPES = {"replica": np.int64, "string_id": np.int64, "string_len": np.int64, "cross_entropy": float,
                   "kl": float, "longrange_correct": float, "all_correct": bool}
 # per-position features summed over each string; indices into the last axis below
-_F = ("count", "known", "ce", "kl", "n_lr", "lr", "bad", "bad_chance")
+_F = ("count", "known", "ce", "kl", "n_lr", "lr", "bad", "bad_chance", "strict_bad", "strict_bad_chance")
 _COL = {name: i for i, name in enumerate(_F)}
 
 
@@ -203,7 +214,12 @@ class SequenceScorer:
     largest predicted mass is the true one; ties score 1/#tied), ``length_generalization`` (only
     with a threshold: fraction of long strings where every marked position picks the right group
     and every deterministic position the right symbol, each as the unique argmax; ties count as
-    wrong). Probabilities are clipped at 1e-12 before logs.
+    wrong), ``strict_correct`` (fraction of completed strings where at every position every symbol
+    the grammar allows gets more predicted probability than every symbol it forbids: the strict
+    criterion of Hochreiter & Schmidhuber 1997, experiment 1, where the units of the possible next
+    symbols must be the most active ones; a threshold between the two sets exists at each position,
+    but no fixed one, since a softmax splits a two-way fork near 0.5). Probabilities are clipped
+    at 1e-12 before logs.
     """
 
     def __init__(self, n_replicas: int, n_symbols: int, groups, length_threshold=None):
@@ -249,7 +265,8 @@ class SequenceScorer:
         _add_positions(self.uniform, chance, exact, active, known, marked, altered)
 
         feats = np.stack([np.ones(shape), known, np.where(known, terms["ce"], 0), terms["kl"], marked,
-                          np.where(marked, terms["lr"], 0), terms["bad"], chance["bad"]], axis=-1)
+                          np.where(marked, terms["lr"], 0), terms["bad"], chance["bad"], ~terms["strict_ok"],
+                          ~chance["strict_ok"]], axis=-1)
         k, sid, slen, sums = self.strings.add(f["string_id"], f["string_len"], active, feats)
         if self.threshold is not None:
             long = slen > self.threshold[k]
@@ -257,6 +274,9 @@ class SequenceScorer:
             np.add.at(self.uniform.n_lg, k[long], 1)
             np.add.at(self.model.lg_ok, k[long], sums[long, _COL["bad"]] == 0)
             np.add.at(self.uniform.lg_ok, k[long], sums[long, _COL["bad_chance"]] == 0)
+        for tally, col in ((self.model, "strict_bad"), (self.uniform, "strict_bad_chance")):
+            np.add.at(tally.n_st, k, 1)
+            np.add.at(tally.st_ok, k, sums[:, _COL[col]] == 0)
         if len(k):
             c = {name: sums[:, i] for name, i in _COL.items()}
             with np.errstate(invalid="ignore", divide="ignore"):
