@@ -99,6 +99,7 @@ SEQUENCE = {
     "surprisal": Trace("nats", "-log p(next symbol)"),
     "group": Trace("1", "long-range group of the next symbol (-1: none)"),
     "depth": Trace("1", "counter / stack / embedding depth"),
+    "state": Trace("1", "grammar state after the input symbol (the generator's own state id; -1: padding)"),
     "activity": ACTIVITY,
     "pred": Trace("1", "predicted next-symbol distribution", "prefix"),
     "optimal": Trace("1", "exact next-symbol distribution", "prefix"),

@@ -176,6 +176,7 @@ def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, c
     rec.append(phase, "surprisal", surprisal.astype(np.float32))
     rec.append(phase, "group", np.where(active, arrays["group"], -1).astype(np.int8))
     rec.append(phase, "depth", arrays["depth"].astype(np.int16))
+    rec.append(phase, "state", np.where(active, arrays["state"], -1).astype(np.int16))
     if out.activity is not None and out.activity.size:
         rec.append(phase, "activity", out.activity.astype(np.float32), units=cortex.activity_units)
     append_traces(rec, phase, out.extra, cortex.trace_info)

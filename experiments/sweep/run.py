@@ -13,7 +13,9 @@ Layout of a sweep directory::
     results.csv      one row per run, written at the end of every sweep invocation
     worker-logs/     batch engines only: the worker jobs' stdout/stderr
 
-Running the same sweep again into the same directory skips the runs that finished. These
+Running the same sweep again into the same directory skips the runs that finished: those with a
+finished run directory, and those marked `done` in an existing results.csv even when their run
+directories are gone (a study's committed results.csv on a new machine); their rows are kept. These
 functions raise `experiments.errors.InputError` on bad input (before anything is written) and
 return a `SweepStatus`; the `neurosteer` command turns both into messages and exit codes.
 """
@@ -196,10 +198,15 @@ def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True, share
     node, on its local disk); False where that scratch is temporary: the user's own cache then.
     """
     branches, trunks = plan_branches(runs) if share else ({}, set())
+    recorded = done_in_results(sweep_dir)
+    finished = {r.run_id for r in runs if is_finished(Path(sweep_dir) / "runs" / r.run_id)}
     jobs = []
     for r in runs:
-        if is_finished(Path(sweep_dir) / "runs" / r.run_id):
+        if r.run_id in finished or r.run_id in recorded:  # done, in its run dir or only in results.csv
             continue
+        b = branches.get(r.run_id)
+        if b is not None and b.trunk in recorded and b.trunk not in finished:
+            branches.pop(r.run_id)  # its trunk's states went with its run directory: run from scratch
         job = {
             "run_id": r.run_id,
             "run_dir": str((Path(sweep_dir) / "runs" / r.run_id).resolve()),
@@ -217,6 +224,22 @@ def pending_jobs(sweep_dir: Path, runs, cache_beside_scratch: bool = True, share
             job["from"] = f"{(Path(sweep_dir) / 'runs' / b.trunk).resolve()}:{b.phase}"
         jobs.append(job)
     return jobs
+
+
+def done_in_results(sweep_dir: Path) -> dict[str, dict]:
+    """Rows of `sweep_dir`/results.csv marked done whose run directory is gone, by run id.
+
+    A run directory that exists (or a scratch dir of its run) decides for itself: a half-written
+    one is run again whatever an older results.csv says.
+    """
+    runs = Path(sweep_dir) / "runs"
+    try:
+        with open(Path(sweep_dir) / RESULTS, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if row.get("status") == "done"]
+    except (OSError, KeyError, csv.Error):
+        return {}
+    return {row["run_id"]: row for row in rows
+            if not (runs / row["run_id"]).exists() and not any((runs / TMP_DIR).glob(f"{row['run_id']}.*"))}
 
 
 def _running(client) -> int:
@@ -295,6 +318,8 @@ def _run_state(sweep_dir: Path, run_id: str) -> str:
 
 def _scan(sweep_dir: Path, manifest: dict) -> tuple[dict[str, int], list[Path], dict[str, str]]:
     states = {r["run_id"]: _run_state(sweep_dir, r["run_id"]) for r in manifest["runs"]}
+    recorded = done_in_results(sweep_dir)
+    states = {rid: "done" if s != "done" and rid in recorded else s for rid, s in states.items()}
     counts = {k: 0 for k in ("done", "failed", "running", "missing")}
     for s in states.values():
         counts[s] += 1
@@ -330,9 +355,11 @@ def write_results(sweep_dir: Path) -> Path:
 
     Columns: run_id, base (only when the sweep has several), the swept keys, seed, every scalar
     metric as `phase.metric` (phases in the order the runs report them), wall_time_s, status.
+    A run done only in the previous results.csv (its directory gone) keeps that row's metrics.
     """
     sweep_dir = Path(sweep_dir)
     manifest = _load_manifest(sweep_dir)
+    recorded = done_in_results(sweep_dir)
     _, _, states = _scan(sweep_dir, manifest)
     rows, metric_columns = [], {}
     for run in manifest["runs"]:
@@ -340,7 +367,11 @@ def write_results(sweep_dir: Path) -> Path:
         row = {"run_id": run["run_id"], "base": Path(run["base"]).name}
         row.update({k: _scalar(v) for k, v in run["params"].items() if k != SEED_KEY})
         row["seed"] = _scalar(run["seed"])
-        if states[run["run_id"]] == "done":
+        if states[run["run_id"]] == "done" and not is_finished(run_dir):
+            old = recorded[run["run_id"]]
+            metric_columns.update({c: None for c in old if "." in c and c not in row and c not in manifest["params"]})
+            row.update({c: v for c, v in old.items() if c not in row})
+        elif states[run["run_id"]] == "done":
             metrics = json.loads((run_dir / "metrics.json").read_text())
             for phase, values in metrics.items():
                 if not isinstance(values, dict):
