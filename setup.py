@@ -33,6 +33,8 @@ setup(
         "test": ["pytest>=8", "pytest-timeout>=2.2"],
         "cluster": ["dask-jobqueue>=0.8.2"],
         "nwb": ["pynwb>=2.8", "nwbinspector>=0.5"],
+        # cortex.baselines.lstm (the LSTM baseline); the n-gram baseline needs nothing extra
+        "baselines": ["torch>=2.2"],
     },
     entry_points={"console_scripts": ["neurosteer=experiments.cli:main"]},
 )

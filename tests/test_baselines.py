@@ -111,3 +111,52 @@ def test_strict_correct_needs_every_legal_symbol_above_every_illegal_one_in_the_
     assert score(spoiled)[0] == pytest.approx(1 - 1 / 20)
     # a smoothed prediction keeping the order of legal over illegal still passes
     assert score(0.9 * q + 0.1 / grammar.n_symbols)[0] == 1.0
+
+
+LSTM = "cortex={backend: baseline, model: lstm, regime: %s}"
+
+
+def test_lstm_trained_to_convergence_meets_the_strict_criterion_where_one_pass_does_not(tmp_path):
+    pytest.importorskip("torch")
+    converged = run("embedded_reber", LSTM % "converge", "replicas=1", tmp_path=tmp_path / "c")["test"]
+    one_pass = run("embedded_reber", LSTM % "one_pass", "replicas=1", tmp_path=tmp_path / "o")["test"]
+    assert converged["strict_correct"] > 0.95 and converged["longrange_accuracy"] > 0.95
+    assert one_pass["kl_to_optimal"] < 0.25 * one_pass["kl_to_optimal_chance"]  # it learns the inner grammar
+    assert one_pass["strict_correct"] < 0.8
+
+
+def test_lstm_continues_exactly_from_its_saved_state(tmp_path):
+    pytest.importorskip("torch")
+    from experiments.cli import main
+
+    args = [LSTM % "converge", "recording.sample_units=4", "replicas=2", "phases.train.strings=60", "phases.test.strings=20"]
+    whole = experiments.run("configs/language/reber.yaml", args, out=tmp_path / "whole", plots=False).metrics
+    assert main(["run", str(tmp_path / "whole" / "config.yaml"), "--from", f"{tmp_path / 'whole'}:train", "--out", str(tmp_path / "again"), "--quiet",
+                 "--no-plots"]) == 0
+    import json
+
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["test"]["cross_entropy"] == pytest.approx(whole["test"]["cross_entropy"], rel=1e-6)
+
+
+def test_lstm_padding_changes_nothing_and_run_is_not_supported():
+    pytest.importorskip("torch")
+    params_cls, _ = model_registry()[("baseline", "lstm")]
+
+    def make():
+        cortex = make_cortex(params_cls(n_units=8, truncation=5), n_inputs=3, n_replicas=2, sample_units=2)
+        cortex.reset([0, 1])
+        return cortex
+
+    rng = np.random.default_rng(0)
+    stream = rng.integers(0, 3, (2, 60))
+    a, b = make(), make()
+    a.run_sequence(stream[:, :23]), b.run_sequence(stream[:, :23])
+    active = np.ones((2, 7), bool)
+    active[0] = False
+    b.run_sequence(rng.integers(0, 3, (2, 7)), active)
+    out_a, out_b = a.run_sequence(stream[:, 23:]), b.run_sequence(stream[:, 23:])
+    np.testing.assert_allclose(out_a.probs[0], out_b.probs[0], rtol=1e-6)
+    assert out_a.activity.shape == (2, 37, 2)
+    with pytest.raises(NotImplementedError, match="no closed loop"):
+        a.run(1, None, None)
