@@ -11,10 +11,13 @@ arrives while plasticity is off is never learned. Each training symbol is thus l
 the cortex's budget.
 
 ``regime: converge`` also keeps the training stream; when plasticity is switched off it trains
-further epochs over it (the stream split into up to 16 contiguous lanes run side by side, state
-carried along each lane) until the epoch's mean training loss has not improved by
-``min_improvement`` (relative) for ``patience`` epochs, or ``max_epochs``; the weights are then
-frozen and the running state is recomputed over the training stream with them.
+further epochs over its first nine tenths (split into up to 16 contiguous lanes run side by side,
+state carried along each lane) until the loss on the last tenth (held out from the epochs, though
+the online pass saw it) has not improved by ``min_improvement`` (relative) for ``patience``
+epochs, or ``max_epochs``; the weights of the best held-out epoch are then frozen and the running
+state is recomputed over the training stream with them. Stopping on the training loss instead
+overfits: on 1,000 strings it keeps falling for hundreds of epochs while the test KL to the exact
+distribution grows (bigram rung: 0.01 -> 0.31 nats).
 
 Initial weights: uniform(+-1/sqrt(n_units)) as PyTorch draws them, but from a numpy Generator of the
 replica's seed, so runs repeat exactly. Torch is imported with this module only.
@@ -31,6 +34,7 @@ from cortex.base import CortexBase, NumericalError, SequenceOutput
 from cortex.baselines.params import LstmParams
 
 LANES = 16  # converge: contiguous pieces of the training stream trained side by side
+HELD_OUT = 10  # converge: the last 1/HELD_OUT of the training stream decides when to stop
 
 
 class _Net:
@@ -153,35 +157,46 @@ class _Net:
         return probs[first_new:], hidden_out[first_new:]
 
     def converge(self) -> None:
-        """Epochs over the stored training stream until its loss stops improving (module docstring)."""
+        """Epochs over the stored training stream until the held-out loss stops improving (module docstring)."""
         p = self.params
-        lanes = max(1, min(LANES, (len(self.stream) - 1) // p.truncation))
-        width = (len(self.stream) - 1) // lanes
+        stream = np.array(self.stream, np.int64)
+        held = max(p.truncation, len(stream) // HELD_OUT)
+        fit = stream[:-held]  # its last symbol is also the first held-out input
+        lanes = max(1, min(LANES, (len(fit) - 1) // p.truncation))
+        width = (len(fit) - 1) // lanes
         if width < 1:
             return
-        data = np.array(self.stream[: lanes * width + 1], np.int64)
-        inputs = np.stack([data[i * width:(i + 1) * width] for i in range(lanes)])
-        targets = np.stack([data[i * width + 1:(i + 1) * width + 1] for i in range(lanes)])
-        best, stale = np.inf, 0
+        inputs = np.stack([fit[i * width:(i + 1) * width] for i in range(lanes)])
+        targets = np.stack([fit[i * width + 1:(i + 1) * width + 1] for i in range(lanes)])
+        best, best_weights, stale = self.held_out_loss(fit, stream[len(fit) - 1:]), self.weights, 0
         for _ in range(p.max_epochs):
-            state, total = self.zero_state(lanes), 0.0
+            state = self.zero_state(lanes)
             for a in range(0, width, p.truncation):
                 logits, _, final = self.forward(inputs[:, a:a + p.truncation], state)
-                total += self.step(logits, targets[:, a:a + p.truncation])
+                self.step(logits, targets[:, a:a + p.truncation])
                 state = tuple(s.detach() for s in final)
             self.epochs += 1
-            loss = total / targets.size
+            loss = self.held_out_loss(fit, stream[len(fit) - 1:])
             if not np.isfinite(loss):
-                raise NumericalError(len(self.stream), f"LSTM training loss at converge epoch {self.epochs}")
+                raise NumericalError(len(self.stream), f"LSTM held-out loss at converge epoch {self.epochs}")
             if loss < best * (1 - p.min_improvement):
-                best, stale = loss, 0
+                best, best_weights, stale = loss, self.weights, 0
             else:
                 stale += 1
                 if stale >= p.patience:
                     break
+        self.weights = best_weights
         with torch.no_grad():  # the running state as the frozen weights see the training stream
-            _, _, self.state = self.forward(np.array(self.stream)[None], self.zero_state())
+            _, _, self.state = self.forward(stream[None], self.zero_state())
         self.pending, self.pending_state = [], self.state
+
+    def held_out_loss(self, fit: np.ndarray, held: np.ndarray) -> float:
+        """Mean cross-entropy (nats) on the held-out stream ``held``, entered with the state that ``fit`` leaves."""
+        with torch.no_grad():
+            _, _, state = self.forward(fit[None, :-1], self.zero_state())
+            logits, _, _ = self.forward(held[None, :-1], state)
+            loss = nn.functional.cross_entropy(logits[0], torch.as_tensor(held[1:]))
+        return float(loss)
 
 
 def _softmax(logits: torch.Tensor) -> np.ndarray:
