@@ -1,0 +1,458 @@
+"""The scaling study's tables and figures in docs/results.md ("Language"), made from committed CSVs.
+
+    python tools/scaling_study.py collect studies/scaling/size   # replicas.csv from the run dirs
+    python tools/scaling_study.py probes studies/scaling/size    # probes.csv, cka.csv from traces.h5
+    python tools/scaling_study.py table studies/scaling/size     # a quick look at one sweep
+    python tools/scaling_study.py --write                        # re-render docs/results.md's section
+    python tools/scaling_study.py --figures                      # docs/figures/scaling_*.png
+
+The text between ``language:start`` / ``language:end`` of docs/results.md is ``render(load())``:
+tests/test_scaling_study.py checks that it is what the committed CSVs give. Plotting reads the
+CSVs only. Fits and criteria: tools/scaling_fits.py.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
+from scaling_fits import best_fit, describe, first_meeting  # noqa: E402
+
+STUDY = ROOT / "studies" / "scaling"
+RESULTS_MD = ROOT / "docs" / "results.md"
+FIGURES = ROOT / "docs" / "figures"
+START, END = "<!-- language:start -->", "<!-- language:end -->"
+SWEEPS = ("size", "large", "data", "baselines", "spiking")
+DATA_SIZE = 1024     # the data axis' cortex size
+STRINGS = 1000       # the size axis' training strings
+
+# base config -> (label, phase, metric, criterion, higher is better)
+RUNGS = {
+    "bigram.yaml": ("first-order (bigram)", "test", "kl_to_optimal", 0.05, False),
+    "reber.yaml": ("Reber", "test", "kl_to_optimal", 0.05, False),
+    "embedded_reber.yaml": ("embedded Reber", "test", "longrange_accuracy", 0.95, True),
+    "embedded_reber_long.yaml": ("embedded Reber, 2 inner strings", "test", "longrange_accuracy", 0.95, True),
+    "anbn.yaml": ("anbn, n 11-30 (longer than trained)", "test_long", "longrange_accuracy", 0.95, True),
+    "dyck.yaml": ("Dyck, longer than trained", "test_long", "longrange_accuracy", 0.95, True),
+    "agreement.yaml": ("agreement", "test", "longrange_accuracy", 0.95, True),
+}
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV as dicts ([] if the file is missing)."""
+    if not Path(path).exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _num(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _done_runs(sweep_dir: Path):
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    for run in manifest["runs"]:
+        run_dir = sweep_dir / "runs" / run["run_id"]
+        if (run_dir / "metrics.json").exists():
+            yield run, run_dir
+
+
+def collect(sweep_dir: Path) -> Path:
+    """replicas.csv: one row per (run, replica), every phase's per-replica metrics."""
+    rows = []
+    for run, run_dir in _done_runs(sweep_dir):
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        per = {f"{ph}.{k}": v for ph, d in metrics.items() if isinstance(d, dict)
+               for k, v in d.get("per_replica", {}).items()}
+        params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()}
+        for i in range(len(next(iter(per.values())))):
+            rows.append({"run_id": run["run_id"], "base": Path(run["base"]).name, **params, "replica": i,
+                         **{k: v[i] for k, v in per.items()}})
+    _write_csv(sweep_dir / "replicas.csv", rows)
+    return sweep_dir / "replicas.csv"
+
+
+def probes(sweep_dir: Path) -> list[Path]:
+    """probes.csv (decoders per run, replica, target) and cka.csv (between seeds, between sizes)."""
+    from experiments.probes.sequence import linear_cka, load_sequence, probe_sequence_run, state_cka, state_means
+
+    rows, cka, loaded = [], [], {}
+    for run, run_dir in _done_runs(sweep_dir):
+        base, n = Path(run["base"]).name, int(run["params"]["cortex.n_units"])
+        rows += [{"base": base, "n_units": n, **r} for r in probe_sequence_run(run_dir)]
+        d = load_sequence(run_dir)
+        loaded[(base, n)] = d
+        means = [state_means(d["activity"][k], d["targets"]["state"][k]) for k in range(d["activity"].shape[0])]
+        for i, j in itertools.combinations(range(len(means)), 2):
+            cka.append({"base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
+                        "cka": state_cka(means[i], means[j]), "items": len(set(means[i]) & set(means[j]))})
+    for base in {b for b, _ in loaded}:
+        sizes = sorted(n for b, n in loaded if b == base)
+        for a, b in zip(sizes, sizes[1:]):   # the same replica seed at two sizes: the same stream
+            da, db = loaded[(base, a)], loaded[(base, b)]
+            for k in range(da["activity"].shape[0]):
+                steps = np.flatnonzero(da["active"][k])[:2000]
+                cka.append({"base": base, "between": "sizes", "a": a, "b": b, "pair": f"{k}",
+                            "cka": linear_cka(da["activity"][k, steps], db["activity"][k, steps]), "items": len(steps)})
+    _write_csv(STUDY / "probes.csv", rows)
+    _write_csv(STUDY / "cka.csv", cka)
+    return [STUDY / "probes.csv", STUDY / "cka.csv"]
+
+
+# -- loading the committed CSVs -----------------------------------------------------------------------
+def load(study: Path = STUDY) -> dict:
+    """Every committed CSV of the study, by sweep name (missing sweeps give empty lists)."""
+    data = {}
+    for name in SWEEPS:
+        results = [r for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
+        if results and "base" not in results[0]:   # a sweep of one base has no base column
+            only = Path(json.loads((study / name / "sweep.json").read_text())["bases"][0]).name
+            results = [{**r, "base": only} for r in results]
+        data[name] = {"results": results, "replicas": read_csv(study / name / "replicas.csv")}
+    data["probes"], data["cka"] = read_csv(study / "probes.csv"), read_csv(study / "cka.csv")
+    return data
+
+
+def _col(rung: str) -> str:
+    _, phase, metric, _, _ = RUNGS[rung]
+    return f"{phase}.{metric}"
+
+
+def size_points(data: dict, rung: str) -> dict[int, list[float]]:
+    """Rate cortex, STRINGS training strings: size -> every seed's value of the rung's metric."""
+    out: dict[int, list[float]] = {}
+    for name in ("size", "large"):
+        for r in data[name]["replicas"]:
+            if r["base"] == rung:   # both sweeps train on STRINGS strings
+                out.setdefault(int(r["cortex.n_units"]), []).append(_num(r[_col(rung)]))
+    return out
+
+
+def data_points(data: dict, rung: str) -> dict[int, list[float]]:
+    """Rate cortex at DATA_SIZE units: training strings -> every seed's value."""
+    out = {STRINGS: size_points(data, rung).get(DATA_SIZE, [])}
+    for r in data["data"]["replicas"]:
+        if r["base"] == rung:
+            out.setdefault(int(r["phases.train.strings"]), []).append(_num(r[_col(rung)]))
+    return {k: v for k, v in out.items() if v}
+
+
+def baseline_name(cortex: str) -> str:
+    """'3-gram' or 'LSTM one_pass' from a baselines results.csv `cortex` cell (JSON)."""
+    c = json.loads(cortex)
+    return f"{c.get('order')}-gram" if c.get("model") == "ngram" else f"LSTM {c.get('regime', 'one_pass')}"
+
+
+def baseline_means(data: dict, rung: str) -> dict[str, float]:
+    """Baseline name (ngram order k, lstm regime) -> mean of the rung's metric at STRINGS strings."""
+    return {baseline_name(r["cortex"]): _num(r[_col(rung)]) for r in data["baselines"]["results"] if r["base"] == rung}
+
+
+def chance(data: dict, rung: str) -> float:
+    """The rung metric's chance level, as the scorer reports it."""
+    for r in data["size"]["results"]:
+        if r["base"] == rung:
+            return _num(r.get(_col(rung) + "_chance"))
+    return float("nan")
+
+
+# -- tables ---------------------------------------------------------------------------------------------
+def _f(x: float, digits: int = 3) -> str:
+    return "n/a" if x is None or np.isnan(x) else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def _ms(values) -> str:
+    return f"{np.mean(values):.3f} +- {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
+
+
+def size_table(data: dict) -> str:
+    """Per rung: mean +- seed s.d. of its metric at each rate size, chance and baselines."""
+    sizes = sorted({n for rung in RUNGS for n in size_points(data, rung)})
+    rows = []
+    for rung, (label, phase, metric, crit, hb) in RUNGS.items():
+        pts, base = size_points(data, rung), baseline_means(data, rung)
+        ng = max(v for k, v in base.items() if "gram" in k) if hb and base else (min((v for k, v in base.items() if "gram" in k), default=float("nan")))
+        rows.append([label, f"{phase}.{metric}"] + [_ms(pts[n]) if n in pts else "" for n in sizes]
+                    + [_f(chance(data, rung)), _f(ng), _f(base.get("LSTM one_pass", float("nan")))])
+    return _table(["rung", "metric"] + [f"{n:,}" for n in sizes] + ["chance", "best n-gram", "LSTM one pass"], rows)
+
+
+def fit_table(data: dict) -> str:
+    """Per rung: the fit against log size, and where the criterion is first met (size, strings)."""
+    rows = []
+    for rung, (label, phase, metric, crit, hb) in RUNGS.items():
+        pts = size_points(data, rung)
+        if len(pts) < 3:
+            continue
+        sizes = [n for n, v in pts.items() for _ in v]
+        fit = best_fit(sizes, [x for v in pts.values() for x in v], hb, chance(data, rung) if hb else None)
+        at_size, at_data = first_meeting(pts, crit, hb), first_meeting(data_points(data, rung), crit, hb)
+        never = "never within the range"
+        note = " (midpoint below the range: the rise is under 16 units)" if fit["model"] == "sigmoid" and 2 ** fit["x50"] < min(pts) else ""
+        rows.append([label, f"{'>=' if hb else '<='} {crit}", describe(fit) + note,
+                     f"{at_size:,} units" if at_size else never + f" ({min(pts):,}-{max(pts):,})",
+                     f"{at_data:,} strings" if at_data else never + " (" + "/".join(f"{k:,}" for k in sorted(data_points(data, rung))) + ")"])
+    return _table(["rung", "criterion", "fit of metric vs log2 size (every seed)",
+                   f"first size meeting it ({STRINGS:,} strings)", f"first strings meeting it ({DATA_SIZE:,} units)"], rows)
+
+
+def data_table(data: dict) -> str:
+    """Per rung: the metric against the number of training strings at DATA_SIZE units."""
+    keys = sorted({k for rung in RUNGS for k in data_points(data, rung)})
+    rows = [[RUNGS[rung][0]] + [_ms(data_points(data, rung)[k]) if k in data_points(data, rung) else "" for k in keys]
+            for rung in RUNGS]
+    return _table(["rung"] + [f"{k:,} strings" for k in keys], rows)
+
+
+def strict_table(data: dict) -> str:
+    """The 1997 LSTM paper's strict criterion on embedded Reber: share of test strings with every
+    legal successor predicted at every position, ours by size and the baselines, at STRINGS strings."""
+    rows = []
+    for name in ("size", "large", "spiking"):
+        for r in data[name]["results"]:
+            if r["base"].startswith("embedded_reber") and "long" not in r["base"]:
+                rows.append([f"{'spiking' if name == 'spiking' else 'rate'} {int(r['cortex.n_units']):,} units",
+                             _f(_num(r["test.strict_correct"])), _f(_num(r["test.longrange_accuracy"]))])
+    for r in data["baselines"]["results"]:
+        if r["base"] == "embedded_reber.yaml":
+            rows.append([baseline_name(r["cortex"]), _f(_num(r["test.strict_correct"])), _f(_num(r["test.longrange_accuracy"]))])
+    return _table(["predictor", "strict_correct", "longrange_accuracy"], rows)
+
+
+def probe_table(data: dict) -> str:
+    """Mean decoder score over seeds per rung, target and size (chance in brackets)."""
+    cells: dict = {}
+    for r in data["probes"]:
+        cells.setdefault((r["base"], r["target"]), {}).setdefault(int(r["n_units"]), []).append((_num(r["score"]), _num(r["chance"])))
+    sizes = sorted({n for c in cells.values() for n in c})
+    rows = []
+    for (base, target), by in sorted(cells.items(), key=lambda kv: (list(RUNGS).index(kv[0][0]), kv[0][1])):
+        measure = "R^2" if target == "depth" else "bal. acc."
+        rows.append([RUNGS[base][0], target, measure] + [
+            f"{np.nanmean([s for s, _ in by[n]]):.3f} ({np.mean([c for _, c in by[n]]):.2f})" if n in by else "" for n in sizes])
+    return _table(["rung", "latent", "score"] + [f"{n:,}" for n in sizes], rows)
+
+
+def cka_table(data: dict) -> str:
+    """Mean linear CKA between seeds (state means) and between neighbouring sizes (same stream)."""
+    rows = []
+    for base in RUNGS:
+        seeds = {int(r["a"]): [] for r in data["cka"] if r["base"] == base and r["between"] == "seeds"}
+        for r in data["cka"]:
+            if r["base"] == base and r["between"] == "seeds":
+                seeds[int(r["a"])].append(_num(r["cka"]))
+        pairs: dict = {}
+        for r in data["cka"]:
+            if r["base"] == base and r["between"] == "sizes":
+                pairs.setdefault((int(r["a"]), int(r["b"])), []).append(_num(r["cka"]))
+        if seeds:
+            rows.append([RUNGS[base][0], ", ".join(f"{n:,}: {np.nanmean(v):.2f}" for n, v in sorted(seeds.items())),
+                         ", ".join(f"{a:,}-{b:,}: {np.nanmean(v):.2f}" for (a, b), v in sorted(pairs.items()))])
+    return _table(["rung", "between seeds (state means), by size", "between sizes (same stream, per step)"], rows)
+
+
+def full_grid_estimate(data: dict, sizes=(16, 64, 256, 1024, 4096, 16384, 65536),
+                       strings=(50, 200, 1000, 5000)) -> tuple[float, float]:
+    """(hours on one worker, hours of the slowest point) of the full grid, from measured walls:
+    each rung's wall at 1,000 strings per size (an unmeasured size: the largest measured one's x
+    size ratio, the cost of a step being linear in N there), times the data axis' cost relative to
+    1,000 strings as measured at DATA_SIZE units (mean over rungs)."""
+    walls: dict = {}
+    for name in ("size", "large"):
+        for r in data[name]["results"]:
+            walls.setdefault(r["base"], {})[int(r["cortex.n_units"])] = _num(r["wall_time_s"])
+    ratio = {STRINGS: 1.0}
+    for s in strings:
+        got = [_num(r["wall_time_s"]) / walls[r["base"]][DATA_SIZE] for r in data["data"]["results"]
+               if int(r["phases.train.strings"]) == s and DATA_SIZE in walls.get(r["base"], {})]
+        ratio.setdefault(s, float(np.mean(got)) if got else (s + 200) / (STRINGS + 200))
+    total, slowest = 0.0, 0.0
+    for w in walls.values():
+        top = max(w)
+        for n in sizes:
+            at = w.get(n, w[top] * n / top if n > top else np.nan)
+            if not np.isnan(at):
+                total += at * sum(ratio[s] for s in strings)
+                slowest = max(slowest, at * ratio[max(strings)])
+    return total / 3600, slowest / 3600
+
+
+def wall_table(data: dict) -> str:
+    """Wall time per sweep (one worker, 2 shared cores) from results.csv."""
+    rows = []
+    for name in SWEEPS:
+        w = [_num(r["wall_time_s"]) for r in data[name]["results"]]
+        if w:
+            rows.append([name, len(w), f"{sum(w) / 60:.1f}", f"{max(w):.0f}"])
+    one, slowest = full_grid_estimate(data)
+    return (_table(["sweep", "runs", "wall min (sum of runs)", "longest run s"], rows)
+            + f"\n\nMeasured with one worker on 2 cores shared with two other jobs (load average up to 18): upper bounds. "
+            f"The full grid (`cortex_scaling.yaml`, 196 runs), extrapolated from these points: about {one:.0f} h on one "
+            f"worker, {one / 2:.0f} h with `--workers 2` on 2 cores; on Slurm (`--engine slurm`, one point per job, "
+            f"1 core / 8 GB / 6 h each) the 196 jobs run side by side and the wall is the slowest point's, the "
+            f"65,536-unit, 5,000-string one: about {slowest:.1f} h.")
+
+
+# -- the answer, in words -------------------------------------------------------------------------------
+def verdict(data: dict, rung: str) -> str:
+    """One sentence per rung: improves / saturates / worsens with size, against the n-grams and chance."""
+    label, phase, metric, crit, hb = RUNGS[rung]
+    pts = size_points(data, rung)
+    if len(pts) < 2:
+        return f"- **{label}**: not measured."
+    sign = 1 if hb else -1
+    means = {n: float(np.mean(v)) for n, v in sorted(pts.items())}
+    sizes = sorted(means)
+    best = max(sizes, key=lambda n: sign * means[n])
+    gain, late = sign * (means[sizes[-1]] - means[sizes[0]]), sign * (means[sizes[-1]] - means[sizes[-2]])
+    if gain < 0.01 or best == sizes[0]:
+        trend = f"does not improve with size: best at {best:,} units ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
+    elif late < -0.01:
+        trend = f"improves up to {best:,} units ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
+    elif late < 0.01:
+        trend = f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} units, {means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})"
+    else:
+        trend = f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} units)"
+    parts = [trend]
+    base = baseline_means(data, rung)
+    grams = {k: v for k, v in base.items() if "gram" in k}
+    if grams:
+        g = max(grams, key=lambda k: sign * grams[k])
+        rel = "better than" if sign * (means[best] - grams[g]) > 0.01 else ("level with" if abs(means[best] - grams[g]) <= 0.01 else "worse than")
+        parts.append(f"{rel} the best n-gram ({g}, {grams[g]:.3f})")
+    if "LSTM one_pass" in base:
+        parts.append(f"the one-pass LSTM gets {base['LSTM one_pass']:.3f}")
+    c = chance(data, rung)
+    if hb and not np.isnan(c) and means[best] - c < 0.05:
+        parts.append(f"at chance level ({c:.3f})")
+    met = first_meeting(pts, crit, hb)
+    parts.append(f"criterion {'>=' if hb else '<='} {crit} " + (f"first met at {met:,} units" if met else "never met within the range"))
+    return f"- **{label}** (`{phase}.{metric}`): " + "; ".join(parts) + "."
+
+
+def render(data: dict) -> str:
+    """The generated part of docs/results.md's language section."""
+    out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings)", "",
+           *[verdict(data, r) for r in RUNGS], "",
+           "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
+           "#### Fits and criteria", "", fit_table(data), "",
+           f"#### Training strings at {DATA_SIZE:,} units (mean +- s.d. over seeds)", "", data_table(data), "",
+           "#### Embedded Reber: the strict criterion of the 1997 LSTM paper", "", strict_table(data), "",
+           "#### Probes: latent variables decoded from 64 recorded units (16 at 16 units), the in-range `test` phase (chance in brackets)", "",
+           probe_table(data), "", "#### Representational similarity (linear CKA)", "", cka_table(data), "",
+           "#### Wall time", "", wall_table(data)]
+    return "\n".join(out)
+
+
+def write(path: Path = RESULTS_MD) -> None:
+    """Replace the text between the language markers of docs/results.md with render(load())."""
+    text = path.read_text()
+    head, rest = text.split(START, 1)
+    tail = rest.split(END, 1)[1]
+    path.write_text(f"{head}{START}\n{render(load())}\n{END}{tail}")
+
+
+def figures(out: Path = FIGURES) -> list[Path]:
+    """scaling_ladder.png (metric vs size per rung and backend), scaling_data.png (vs strings) and
+    scaling_probes.png (decoder scores vs size), from the committed CSVs."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data, paths = load(), []
+    for name, points, xlabel in (("ladder", size_points, "cortex size (units)"), ("data", data_points, f"training strings ({DATA_SIZE:,} units)")):
+        fig, axes = plt.subplots(1, len(RUNGS), figsize=(3.0 * len(RUNGS), 3.0), sharex=True)
+        for ax, (rung, (label, phase, metric, crit, hb)) in zip(axes, RUNGS.items()):
+            pts = points(data, rung)
+            xs = sorted(pts)
+            ax.errorbar(xs, [np.mean(pts[x]) for x in xs], [np.std(pts[x]) for x in xs], marker="o", label="rate cortex")
+            if name == "ladder" and rung == "embedded_reber.yaml":
+                sp = {int(r["cortex.n_units"]): _num(r["test.longrange_accuracy"]) for r in data["spiking"]["results"]}
+                if sp:
+                    ax.plot(sorted(sp), [sp[n] for n in sorted(sp)], "s-", label="spiking cortex")
+            for (bname, v), style in zip(sorted(baseline_means(data, rung).items()), itertools.cycle([":", "--", "-."])):
+                ax.axhline(v, ls=style, lw=1, color="grey" if "gram" in bname else "tab:red", label=bname)
+            ax.axhline(crit, color="green", lw=0.8, label="criterion")
+            if hb:
+                ax.axhline(chance(data, rung), color="black", lw=0.8, label="chance")
+            ax.set_xscale("log", base=2)
+            ax.set_title(label, fontsize=8)
+            ax.set_xlabel(xlabel, fontsize=8)
+            ax.set_ylabel(f"{phase}.{metric}", fontsize=8)
+        axes[0].legend(fontsize=6)
+        fig.tight_layout()
+        paths.append(out / f"scaling_{name}.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    targets = sorted({(r["base"], r["target"]) for r in data["probes"]}, key=lambda t: (list(RUNGS).index(t[0]), t[1]))
+    if targets:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for base, target in targets:
+            by: dict = {}
+            for r in data["probes"]:
+                if (r["base"], r["target"]) == (base, target):
+                    by.setdefault(int(r["n_units"]), []).append(_num(r["score"]))
+            xs = sorted(by)
+            ax.plot(xs, [np.nanmean(by[x]) for x in xs], marker="o", label=f"{RUNGS[base][0]}: {target}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("cortex size (units)")
+        ax.set_ylabel("balanced accuracy (depth: R^2)")
+        ax.legend(fontsize=6)
+        fig.tight_layout()
+        paths.append(out / "scaling_probes.png")
+        fig.savefig(paths[-1], dpi=110)
+        plt.close(fig)
+    return paths
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", nargs="?", choices=["collect", "probes", "table"])
+    p.add_argument("sweep_dir", nargs="?", type=Path)
+    p.add_argument("--write", action="store_true", help="re-render docs/results.md's language section")
+    p.add_argument("--figures", action="store_true", help="redraw docs/figures/scaling_*.png")
+    a = p.parse_args(argv)
+    if a.command == "collect":
+        print(collect(a.sweep_dir))
+    elif a.command == "probes":
+        print(*probes(a.sweep_dir))
+    elif a.command == "table":
+        rows = [r for r in read_csv(a.sweep_dir / "results.csv") if r["status"] == "done"]
+        for r in rows:
+            rung = r.get("base", "")
+            if rung in RUNGS:
+                print(f"{RUNGS[rung][0]:40s} {r.get('cortex.n_units', r.get('cortex', '')):>8} {_col(rung)} {_f(_num(r[_col(rung)]))}")
+    if a.write:
+        write()
+    if a.figures:
+        print(*figures())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
