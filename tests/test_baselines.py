@@ -160,3 +160,26 @@ def test_lstm_padding_changes_nothing_and_run_is_not_supported():
     assert out_a.activity.shape == (2, 37, 2)
     with pytest.raises(NotImplementedError, match="no closed loop"):
         a.run(1, None, None)
+
+
+def test_lstm_resumes_learning_from_where_a_frozen_stretch_left_it():
+    """After a frozen stretch, learning starts from the running state: the first segment (predicted
+    before any weight step) matches a model that stayed frozen over both stretches."""
+    pytest.importorskip("torch")
+    params_cls, _ = model_registry()[("baseline", "lstm")]
+
+    def make():
+        cortex = make_cortex(params_cls(n_units=8, truncation=4), n_inputs=3, n_replicas=1, sample_units=0)
+        cortex.reset([3])
+        cortex.set_plasticity(False)
+        return cortex
+
+    rng = np.random.default_rng(1)
+    frozen, plastic = rng.integers(0, 3, (1, 30)), rng.integers(0, 3, (1, 30))
+    paused = make()
+    paused.run_sequence(frozen)
+    paused.set_plasticity(True)
+    learning = paused.run_sequence(plastic).probs
+    still = make().run_sequence(np.concatenate([frozen, plastic], 1)).probs
+    np.testing.assert_allclose(learning[:, :4], still[:, 30:34], rtol=1e-5)
+    assert not np.allclose(learning[:, 8:], still[:, 38:], rtol=1e-5)  # and then it learns

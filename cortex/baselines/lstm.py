@@ -137,6 +137,7 @@ class _Net:
         if not plastic:
             with torch.no_grad():
                 logits, hidden, self.state = self.forward(x[None], self.state)
+            self.pending, self.pending_state = [], self.state  # learning, when it resumes, starts here
             return _softmax(logits[0]), hidden[0].numpy()
         seq = np.array(self.pending + list(x), np.int64)
         first_new, trunc, state = len(self.pending), self.params.truncation, self.pending_state
