@@ -1,20 +1,19 @@
 """The scaling study's tables and figures in docs/results.md ("Language"), made from committed CSVs.
 
-    python tools/scaling_study.py collect studies/scaling/size   # replicas.csv from the run dirs
-    python tools/scaling_study.py probes studies/scaling/size    # probes.csv, cka.csv from traces.h5
+    python tools/scaling_study.py collect studies/scaling/size   # replicas.csv from the run dirs (scaling_collect.py)
+    python tools/scaling_study.py probes studies/scaling/size    # probes.csv, cka.csv from traces.h5 (scaling_collect.py)
     python tools/scaling_study.py table studies/scaling/size     # a quick look at one sweep
     python tools/scaling_study.py --write                        # re-render docs/results.md's section
     python tools/scaling_study.py --figures                      # docs/figures/scaling_*.png (scaling_figures.py)
 
 The text between ``language:start`` / ``language:end`` of docs/results.md is ``render(load())``:
 tests/test_scaling_study.py checks that it is what the committed CSVs give. Plotting reads the
-CSVs only. Fits and criteria: tools/scaling_fits.py.
+CSVs only; only scaling_collect.py reads run directories. Fits and criteria: tools/scaling_fits.py.
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "data", "baselines", "spiking")
+SWEEPS = ("size", "large", "data", "baselines", "lstm_converge", "spiking")
 DATA_SIZE = 1024     # the data axis' cortex size
 STRINGS = 1000       # the size axis' training strings
 
@@ -67,56 +66,6 @@ def _num(x) -> float:
         return float(x)
     except (TypeError, ValueError):
         return float("nan")
-
-
-def _done_runs(sweep_dir: Path):
-    manifest = json.loads((sweep_dir / "sweep.json").read_text())
-    for run in manifest["runs"]:
-        run_dir = sweep_dir / "runs" / run["run_id"]
-        if (run_dir / "metrics.json").exists():
-            yield run, run_dir
-
-
-def collect(sweep_dir: Path) -> Path:
-    """replicas.csv: one row per (run, replica), every phase's per-replica metrics."""
-    rows = []
-    for run, run_dir in _done_runs(sweep_dir):
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        per = {f"{ph}.{k}": v for ph, d in metrics.items() if isinstance(d, dict)
-               for k, v in d.get("per_replica", {}).items()}
-        params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()}
-        for i in range(len(next(iter(per.values())))):
-            rows.append({"run_id": run["run_id"], "base": Path(run["base"]).name, **params, "replica": i,
-                         **{k: v[i] for k, v in per.items()}})
-    _write_csv(sweep_dir / "replicas.csv", rows)
-    return sweep_dir / "replicas.csv"
-
-
-def probes(sweep_dir: Path) -> list[Path]:
-    """probes.csv (decoders per run, replica, target) and cka.csv (between seeds, between sizes)."""
-    from experiments.probes.sequence import linear_cka, load_sequence, probe_sequence_run, state_cka, state_means
-
-    rows, cka, loaded = [], [], {}
-    for run, run_dir in _done_runs(sweep_dir):
-        base, n = Path(run["base"]).name, int(run["params"]["cortex.n_units"])
-        rows += [{"base": base, "n_units": n, **r} for r in probe_sequence_run(run_dir)]
-        d = load_sequence(run_dir)
-        loaded[(base, n)] = d
-        means = [state_means(d["activity"][k], d["targets"]["state"][k]) for k in range(d["activity"].shape[0])]
-        for i, j in itertools.combinations(range(len(means)), 2):
-            cka.append({"base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
-                        "cka": state_cka(means[i], means[j]), "items": len(set(means[i]) & set(means[j]))})
-    for base in {b for b, _ in loaded}:
-        sizes = sorted(n for b, n in loaded if b == base)
-        for a, b in zip(sizes, sizes[1:]):   # the same replica seed at two sizes: the same stream
-            da, db = loaded[(base, a)], loaded[(base, b)]
-            for k in range(da["activity"].shape[0]):
-                steps = np.flatnonzero(da["active"][k])[:2000]
-                cka.append({"base": base, "between": "sizes", "a": a, "b": b, "pair": f"{k}",
-                            "cka": linear_cka(da["activity"][k, steps], db["activity"][k, steps]), "items": len(steps)})
-    _write_csv(STUDY / "probes.csv", rows)
-    _write_csv(STUDY / "cka.csv", cka)
-    return [STUDY / "probes.csv", STUDY / "cka.csv"]
 
 
 # -- loading the committed CSVs -----------------------------------------------------------------------
@@ -163,9 +112,13 @@ def baseline_name(cortex: str) -> str:
     return f"{c.get('order')}-gram" if c.get("model") == "ngram" else f"LSTM {c.get('regime', 'one_pass')}"
 
 
+def _baselines(data: dict, kind: str = "results") -> list[dict]:
+    return data["baselines"][kind] + data["lstm_converge"][kind]
+
+
 def baseline_means(data: dict, rung: str) -> dict[str, float]:
     """Baseline name (ngram order k, lstm regime) -> mean of the rung's metric at STRINGS strings."""
-    return {baseline_name(r["cortex"]): _num(r[_col(rung)]) for r in data["baselines"]["results"] if r["base"] == rung}
+    return {baseline_name(r["cortex"]): _num(r[_col(rung)]) for r in _baselines(data) if r["base"] == rung}
 
 
 def chance(data: dict, rung: str) -> float:
@@ -198,8 +151,10 @@ def size_table(data: dict) -> str:
         pts, base = size_points(data, rung), baseline_means(data, rung)
         ng = max(v for k, v in base.items() if "gram" in k) if hb and base else (min((v for k, v in base.items() if "gram" in k), default=float("nan")))
         rows.append([label, f"{phase}.{metric}"] + [_ms(pts[n]) if n in pts else "" for n in sizes]
-                    + [_f(chance(data, rung)), _f(ng), _f(base.get("LSTM one_pass", float("nan")))])
-    return _table(["rung", "metric"] + [f"{n:,}" for n in sizes] + ["chance", "best n-gram", "LSTM one pass"], rows)
+                    + [_f(chance(data, rung)), _f(ng), _f(base.get("LSTM one_pass", float("nan"))),
+                       _f(base.get("LSTM converge", float("nan")))])
+    return _table(["rung", "metric"] + [f"{n:,}" for n in sizes]
+                  + ["chance", "best n-gram", "LSTM one pass", "LSTM converged"], rows)
 
 
 def fit_table(data: dict) -> str:
@@ -245,7 +200,7 @@ def strict_table(data: dict) -> str:
                 by.setdefault(int(r["cortex.n_units"]), []).append(r)
         rows += [row(f"{'spiking' if name == 'spiking' else 'rate'} cortex, {n:,} units", by[n]) for n in sorted(by)]
     by = {}
-    for r in data["baselines"]["replicas"]:
+    for r in _baselines(data, "replicas"):
         if r["base"] == "embedded_reber.yaml":
             by.setdefault(baseline_name(r["cortex"]), []).append(r)
     rows += [row(name, reps) for name, reps in sorted(by.items())]
@@ -321,12 +276,14 @@ def wall_table(data: dict) -> str:
         if w:
             rows.append([name, len(w), f"{sum(w) / 60:.1f}", f"{max(w):.0f}"])
     one, slowest = full_grid_estimate(data)
+    quick = sum(_num(r["wall_time_s"]) for r in data["size"]["results"] if int(r["cortex.n_units"]) in (16, 256))
     return (_table(["sweep", "runs", "wall min (sum of runs)", "longest run s"], rows)
             + f"\n\nMeasured with one worker on 2 cores shared with two other jobs (load average up to 18): upper bounds. "
             f"The full grid (`cortex_scaling.yaml`, 196 runs), extrapolated from these points: about {one:.0f} h on one "
             f"worker, {one / 2:.0f} h with `--workers 2` on 2 cores; on Slurm (`--engine slurm`, one point per job, "
             f"1 core / 8 GB / 6 h each) the 196 jobs run side by side and the wall is the slowest point's, the "
-            f"65,536-unit, 5,000-string one: about {slowest:.1f} h.")
+            f"65,536-unit, 5,000-string one: about {slowest:.1f} h. The quick look (`cortex_scaling_quick.yaml`, the 16- and "
+            f"256-unit points of the size sweep) took {quick:.0f} s of runs here.")
 
 
 # -- the answer, in words -------------------------------------------------------------------------------
@@ -358,6 +315,8 @@ def verdict(data: dict, rung: str) -> str:
         parts.append(f"{rel} the best n-gram ({g}, {grams[g]:.3f})")
     if "LSTM one_pass" in base:
         parts.append(f"the one-pass LSTM gets {base['LSTM one_pass']:.3f}")
+    if "LSTM converge" in base:
+        parts.append(f"the LSTM trained to convergence {base['LSTM converge']:.3f}")
     c = chance(data, rung)
     if hb and not np.isnan(c) and means[best] - c < 0.05:
         parts.append(f"at chance level ({c:.3f})")
@@ -395,10 +354,10 @@ def main(argv=None) -> int:
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's language section")
     p.add_argument("--figures", action="store_true", help="redraw docs/figures/scaling_*.png")
     a = p.parse_args(argv)
-    if a.command == "collect":
-        print(collect(a.sweep_dir))
-    elif a.command == "probes":
-        print(*probes(a.sweep_dir))
+    if a.command in ("collect", "probes"):
+        import scaling_collect
+
+        print(*{"collect": lambda d: [scaling_collect.collect(d)], "probes": scaling_collect.probes}[a.command](a.sweep_dir))
     elif a.command == "table":
         rows = [r for r in read_csv(a.sweep_dir / "results.csv") if r["status"] == "done"]
         for r in rows:
