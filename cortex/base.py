@@ -160,6 +160,15 @@ class CortexBase:
         """Only targets that simulate ahead (``wants_input_ahead``) implement this."""
         raise NotImplementedError(f"{type(self).__name__} runs step by step; it does not simulate ahead")
 
+    def sequence_inputs(self, inputs, active=None) -> tuple[np.ndarray, np.ndarray]:
+        """``run_sequence``'s arguments as arrays: (K, T) symbols and the (K, T) bool mask of real
+        steps (all real when ``active`` is None). Raises ValueError naming the expected shape."""
+        inputs = np.asarray(inputs)
+        active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
+        if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
+            raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
+        return inputs, active
+
     #: names of the attributes that make up the model's state (see :func:`capture_state`); a
     #: model without any cannot be saved (``state`` raises TypeError)
     state_attrs: tuple[str, ...] | None = None

@@ -74,10 +74,7 @@ class ControlCortex(LearnsOnline, CortexBase):
     def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
         """Open loop on (K, T) int symbols: the readout predicts the next symbol from this one."""
         self._ready()
-        inputs = np.asarray(inputs)
-        active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
-        if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
-            raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
+        inputs, active = self.sequence_inputs(inputs, active)
         feats = self._features(one_hot(inputs, self.n_inputs, self.dtype))
         probs = self.predictor.run(inputs, active, self._plastic, self._step, self.params.block_steps,
                                    lambda s, e: feats[:, s:e])

@@ -240,11 +240,8 @@ class LstmCortex(CortexBase):
         """Open loop on (K, T) int symbols; padding steps (``active`` False) are skipped."""
         if self.nets is None:
             raise RuntimeError("call reset(seeds) before running the cortex")
-        inputs = np.asarray(inputs, np.int64)
-        active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
+        inputs, active = self.sequence_inputs(np.asarray(inputs, np.int64), active)
         K, T = inputs.shape
-        if K != self.n_replicas or active.shape != inputs.shape:
-            raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
         probs = np.full((K, T, self.n_inputs), 1.0 / self.n_inputs)
         activity = np.zeros((K, T, self.sample_units), np.float32)
         for k, net in enumerate(self.nets):

@@ -60,11 +60,8 @@ class NgramCortex(CortexBase):
         """Open loop on (K, T) int symbols: after each symbol, the distribution of the next one."""
         if self.counts is None:
             raise RuntimeError("call reset(seeds) before running the cortex")
-        inputs = np.asarray(inputs, np.int64)
-        active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
+        inputs, active = self.sequence_inputs(np.asarray(inputs, np.int64), active)
         K, T = inputs.shape
-        if K != self.n_replicas or active.shape != inputs.shape:
-            raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
         probs = np.full((K, T, self.n_inputs), 1.0 / self.n_inputs)
         rows = np.arange(K)
         levels = range(self.params.order)

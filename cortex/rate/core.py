@@ -198,10 +198,7 @@ class RateCortex(LearnsOnline, CortexBase):
         (padding steps repeat the last prediction), and activity (K, T, sample_units).
         """
         self._ready()
-        inputs = np.asarray(inputs)
-        active = np.ones(inputs.shape, bool) if active is None else np.asarray(active, bool)
-        if inputs.ndim != 2 or inputs.shape[0] != self.n_replicas or active.shape != inputs.shape:
-            raise ValueError(f"inputs and active must both be ({self.n_replicas}, T); got {inputs.shape}, {active.shape}")
+        inputs, active = self.sequence_inputs(inputs, active)
         k, t_len = inputs.shape
         kk = np.arange(k)[:, None]
         x_held = one_hot(inputs, self.n_inputs, self.dtype)  # also validates the symbol range

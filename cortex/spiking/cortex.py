@@ -132,7 +132,7 @@ class SpikingCortex(LearnsOnline, CortexBase):
             raise RuntimeError("simulate_ahead needs cortex.target: cpp_standalone")
         if self._schedule is not None:
             raise RuntimeError("cpp_standalone simulates one schedule per reset(); call reset() first")
-        checked = [(plastic, [self._check_block(i, a) for i, a in blocks]) for plastic, blocks in phases]
+        checked = [(plastic, [self.sequence_inputs(i, a) for i, a in blocks]) for plastic, blocks in phases]
         self._schedule = Schedule.simulate(self.params, self.n_replicas, self.n_inputs, self.n_sample,
                                            self._structure(), self._input_rngs, self._phases, self._cache, checked)
         return self._schedule.timings
@@ -149,7 +149,7 @@ class SpikingCortex(LearnsOnline, CortexBase):
         rate_hz (K, T) excitatory population rate per step, v_mv (K, T, n_v) membrane potential
         sampled at the start of each step (units in ``trace_info``).
         """
-        inputs, active = self._check_block(inputs, active)
+        inputs, active = self.sequence_inputs(inputs, active)
         K, T = inputs.shape
         if self.wants_input_ahead:
             if self._schedule is None:  # a caller that did not plan ahead: this call is the whole run
@@ -167,12 +167,6 @@ class SpikingCortex(LearnsOnline, CortexBase):
             extra["v_mv"] = v
         return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample], extra=extra)
 
-    def _check_block(self, inputs, active) -> tuple[np.ndarray, np.ndarray]:
-        inputs, active = np.asarray(inputs), np.asarray(active, bool)
-        K = self.n_replicas
-        if inputs.shape != active.shape or inputs.ndim != 2 or inputs.shape[0] != K:
-            raise ValueError(f"inputs and active must both be (K={K}, T), got {inputs.shape}, {active.shape}")
-        return inputs, active
 
     def _set_gate(self, running: np.ndarray, t_ms: float) -> None:
         """Freeze or resume replicas before a run starts, as the gate synapses would (equations.py)."""
