@@ -45,6 +45,21 @@ def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
                 assert np.mean([float(r[col]) for r in mine]) == pytest.approx(float(row[col]), abs=1e-9)
 
 
+def test_the_full_grid_resumes_from_the_thinned_sweeps_committed_results(tmp_path):
+    from experiments.sweep.run import pending_jobs, plan
+
+    tool = _load("scaling_study")
+    seeded = {r["run_id"] for r in tool.read_csv(tool.STUDY / "full" / "results.csv")}
+    thinned = {r["run_id"] for n in ("size", "large", "data") for r in tool.read_csv(tool.STUDY / n / "results.csv")}
+    assert seeded == thinned
+    out = tmp_path / "full"   # a clone: results.csv only, no run directories
+    out.mkdir()
+    (out / "results.csv").write_text((tool.STUDY / "full" / "results.csv").read_text())
+    runs = plan(ROOT / "configs" / "sweeps" / "cortex_scaling.yaml").runs
+    assert len(runs) == 196
+    assert {j["run_id"] for j in pending_jobs(out, runs)} == {r.run_id for r in runs} - seeded
+
+
 # -- fits and criteria ----------------------------------------------------------------------------------
 def test_the_fits_recover_a_known_power_law_and_a_known_sigmoid():
     fits = _load("scaling_fits")

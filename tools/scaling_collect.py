@@ -64,3 +64,16 @@ def probes(sweep_dir: Path) -> list[Path]:
     _write_csv(STUDY / "probes.csv", rows)
     _write_csv(STUDY / "cka.csv", cka)
     return [STUDY / "probes.csv", STUDY / "cka.csv"]
+
+
+def seed_full(study: Path = STUDY) -> Path:
+    """studies/scaling/full/results.csv from the thinned rate sweeps' done rows (the same run ids), so
+    that `neurosteer sweep configs/sweeps/cortex_scaling.yaml --out studies/scaling/full` runs only
+    the points they lack."""
+    from scaling_study import read_csv
+
+    rows = [r for name in ("size", "large", "data") for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
+    (study / "full").mkdir(exist_ok=True)
+    _write_csv(study / "full" / "results.csv", rows)
+    return study / "full" / "results.csv"
+

@@ -3,6 +3,7 @@
     python tools/scaling_study.py collect studies/scaling/size   # replicas.csv from the run dirs (scaling_collect.py)
     python tools/scaling_study.py probes studies/scaling/size    # probes.csv, cka.csv from traces.h5 (scaling_collect.py)
     python tools/scaling_study.py table studies/scaling/size     # a quick look at one sweep
+    python tools/scaling_study.py seed-full                      # studies/scaling/full/results.csv: the thinned points
     python tools/scaling_study.py --write                        # re-render docs/results.md's section
     python tools/scaling_study.py --figures                      # docs/figures/scaling_*.png (scaling_figures.py)
 
@@ -298,11 +299,14 @@ def verdict(data: dict, rung: str) -> str:
     sizes = sorted(means)
     best = max(sizes, key=lambda n: sign * means[n])
     gain, late = sign * (means[sizes[-1]] - means[sizes[0]]), sign * (means[sizes[-1]] - means[sizes[-2]])
+    # a change counts when it exceeds 0.01 and twice its standard error over seeds
+    a, b = pts[sizes[-2]], pts[sizes[-1]]
+    noise = max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.01)
     if gain < 0.01 or best == sizes[0]:
         trend = f"does not improve with size: best at {best:,} units ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
-    elif late < -0.01:
+    elif late < -noise:
         trend = f"improves up to {best:,} units ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
-    elif late < 0.01:
+    elif late < noise:
         trend = f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} units, {means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})"
     else:
         trend = f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} units)"
@@ -320,6 +324,10 @@ def verdict(data: dict, rung: str) -> str:
     c = chance(data, rung)
     if hb and not np.isnan(c) and means[best] - c < 0.05:
         parts.append(f"at chance level ({c:.3f})")
+    dp = data_points(data, rung)
+    if len(dp) > 1:
+        lo, hi = min(dp), max(dp)
+        parts.append(f"more strings at {DATA_SIZE:,} units: {np.mean(dp[lo]):.3f} with {lo:,}, {np.mean(dp[hi]):.3f} with {hi:,}")
     met = first_meeting(pts, crit, hb)
     parts.append(f"criterion {'>=' if hb else '<='} {crit} " + (f"first met at {met:,} units" if met else "never met within the range"))
     return f"- **{label}** (`{phase}.{metric}`): " + "; ".join(parts) + "."
@@ -349,15 +357,16 @@ def write(path: Path = RESULTS_MD) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", nargs="?", choices=["collect", "probes", "table"])
+    p.add_argument("command", nargs="?", choices=["collect", "probes", "table", "seed-full"])
     p.add_argument("sweep_dir", nargs="?", type=Path)
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's language section")
     p.add_argument("--figures", action="store_true", help="redraw docs/figures/scaling_*.png")
     a = p.parse_args(argv)
-    if a.command in ("collect", "probes"):
+    if a.command in ("collect", "probes", "seed-full"):
         import scaling_collect
 
-        print(*{"collect": lambda d: [scaling_collect.collect(d)], "probes": scaling_collect.probes}[a.command](a.sweep_dir))
+        print(*{"collect": lambda d: [scaling_collect.collect(d)], "probes": scaling_collect.probes,
+                "seed-full": lambda d: [scaling_collect.seed_full()]}[a.command](a.sweep_dir))
     elif a.command == "table":
         rows = [r for r in read_csv(a.sweep_dir / "results.csv") if r["status"] == "done"]
         for r in rows:
