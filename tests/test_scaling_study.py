@@ -30,7 +30,7 @@ def test_results_md_language_section_is_rendered_from_the_committed_csvs():
     assert section == tool.render(tool.load()).strip(), "run: python tools/scaling_study.py --write"
 
 
-@pytest.mark.parametrize("sweep", ["size", "large", "data", "baselines", "lstm_converge", "spiking"])
+@pytest.mark.parametrize("sweep", ["size", "large", "data", "baselines", "baselines_data", "lstm_converge", "spiking"])
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("scaling_study")
     results = {r["run_id"]: r for r in tool.read_csv(tool.STUDY / sweep / "results.csv") if r["status"] == "done"}

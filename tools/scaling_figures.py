@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import DATA_SIZE, FIGURES, RUNGS, _num, baseline_means, chance, data_points, load, size_points  # noqa: E402
+from scaling_study import (DATA_SIZE, FIGURES, RUNGS, _num, baseline_curves, chance,  # noqa: E402
+                          data_points, load, size_points)
 
 
 def figures(out: Path = FIGURES) -> list[Path]:
@@ -33,8 +34,14 @@ def figures(out: Path = FIGURES) -> list[Path]:
                 sp = {int(r["cortex.n_units"]): _num(r["test.longrange_accuracy"]) for r in data["spiking"]["results"]}
                 if sp:
                     ax.plot(sorted(sp), [sp[n] for n in sorted(sp)], "s-", label="spiking cortex")
-            for (bname, v), style in zip(sorted(baseline_means(data, rung).items()), itertools.cycle([":", "--", "-.", (0, (1, 4)), (0, (5, 1))])):
-                ax.axhline(v, ls=style, lw=1, color="grey" if "gram" in bname else "tab:red", label=bname)
+            styles = itertools.cycle([":", "--", "-.", (0, (1, 4)), (0, (5, 1))])
+            for (bname, curve), style in zip(sorted(baseline_curves(data, rung).items()), styles):
+                color = "grey" if "gram" in bname else "tab:red"
+                if name == "ladder":   # baselines have no size: a line at their 1,000-string value
+                    ax.axhline(curve[1000], ls=style, lw=1, color=color, label=bname)
+                else:
+                    xs_b = sorted(curve)
+                    ax.plot(xs_b, [curve[x] for x in xs_b], ls=style, marker=".", lw=1, color=color, label=bname)
             ax.axhline(crit, color="green", lw=0.8, label="criterion")
             if hb:
                 ax.axhline(chance(data, rung), color="black", lw=0.8, label="chance")

@@ -30,7 +30,7 @@ STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "data", "baselines", "lstm_converge", "spiking")
+SWEEPS = ("size", "large", "data", "baselines", "baselines_data", "lstm_converge", "spiking")
 DATA_SIZE = 1024     # the data axis' cortex size
 STRINGS = 1000       # the size axis' training strings
 
@@ -122,6 +122,17 @@ def baseline_means(data: dict, rung: str) -> dict[str, float]:
     return {baseline_name(r["cortex"]): _num(r[_col(rung)]) for r in _baselines(data) if r["base"] == rung}
 
 
+def baseline_curves(data: dict, rung: str) -> dict[str, dict[int, float]]:
+    """Baseline name -> {training strings: mean of the rung's metric} (STRINGS from the baselines sweep)."""
+    out: dict = {}
+    for name, strings in (("baselines", lambda r: STRINGS), ("lstm_converge", lambda r: STRINGS),
+                          ("baselines_data", lambda r: int(r["phases.train.strings"]))):
+        for r in data[name]["results"]:
+            if r["base"] == rung:
+                out.setdefault(baseline_name(r["cortex"]), {})[strings(r)] = _num(r[_col(rung)])
+    return out
+
+
 def chance(data: dict, rung: str) -> float:
     """The rung metric's chance level, as the scorer reports it."""
     for r in data["size"]["results"]:
@@ -178,11 +189,22 @@ def fit_table(data: dict) -> str:
 
 
 def data_table(data: dict) -> str:
-    """Per rung: the metric against the number of training strings at DATA_SIZE units."""
+    """Per rung: the metric against the number of training strings at DATA_SIZE units, and the best
+    n-gram (order chosen per cell) on the same strings."""
     keys = sorted({k for rung in RUNGS for k in data_points(data, rung)})
-    rows = [[RUNGS[rung][0]] + [_ms(data_points(data, rung)[k]) if k in data_points(data, rung) else "" for k in keys]
-            for rung in RUNGS]
-    return _table(["rung"] + [f"{k:,} strings" for k in keys], rows)
+    rows = []
+    for rung in RUNGS:
+        pts, hb = data_points(data, rung), RUNGS[rung][4]
+        grams = {name: c for name, c in baseline_curves(data, rung).items() if "gram" in name}
+        rows.append([RUNGS[rung][0], f"rate, {DATA_SIZE:,} units"] + [_ms(pts[k]) if k in pts else "" for k in keys])
+        if grams:
+            cells = []
+            for k in keys:
+                got = {name: c[k] for name, c in grams.items() if k in c}
+                pick = (max if hb else min)(got, key=got.get) if got else None
+                cells.append(f"{got[pick]:.3f} ({pick})" if pick else "")
+            rows.append(["", "best n-gram"] + cells)
+    return _table(["rung", "predictor"] + [f"{k:,} strings" for k in keys], rows)
 
 
 def strict_table(data: dict) -> str:
