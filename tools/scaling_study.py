@@ -357,8 +357,14 @@ def verdict(data: dict, rung: str) -> str:
 
 def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
+    spiking = sorted((int(r["cortex.n_units"]), _num(r["test.longrange_accuracy"])) for r in data["spiking"]["results"])
+    spiking_line = ("- **spiking cortex** (Brian2 LIF, embedded Reber only, `test.longrange_accuracy`): "
+                    + ", ".join(f"{v:.3f} at {n:,} neurons" for n, v in spiking)
+                    + f"; the rate cortex at the same sizes' neighbours: {np.mean(size_points(data, 'embedded_reber.yaml').get(64, [np.nan])):.3f} "
+                    f"at 64 and {np.mean(size_points(data, 'embedded_reber.yaml').get(256, [np.nan])):.3f} at 256 units."
+                    if spiking else "- **spiking cortex**: not measured.")
     out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings)", "",
-           *[verdict(data, r) for r in RUNGS], "",
+           *[verdict(data, r) for r in RUNGS], spiking_line, "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            "#### Fits and criteria", "", fit_table(data), "",
            f"#### Training strings at {DATA_SIZE:,} units (mean +- s.d. over seeds)", "", data_table(data), "",
