@@ -161,7 +161,8 @@ def size_table(data: dict) -> str:
     rows = []
     for rung, (label, phase, metric, crit, hb) in RUNGS.items():
         pts, base = size_points(data, rung), baseline_means(data, rung)
-        ng = max(v for k, v in base.items() if "gram" in k) if hb and base else (min((v for k, v in base.items() if "gram" in k), default=float("nan")))
+        grams = [v for k, v in base.items() if "gram" in k]
+        ng = (max if hb else min)(grams) if grams else float("nan")
         rows.append([label, f"{phase}.{metric}"] + [_ms(pts[n]) if n in pts else "" for n in sizes]
                     + [_f(chance(data, rung)), _f(ng), _f(base.get("LSTM one_pass", float("nan"))),
                        _f(base.get("LSTM converge", float("nan")))])
