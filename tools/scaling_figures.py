@@ -62,18 +62,20 @@ def figures(out: Path = FIGURES) -> list[Path]:
         plt.close(fig)
     targets = sorted({(r["base"], r["target"]) for r in data["probes"]}, key=lambda t: (list(RUNGS).index(t[0]), t[1]))
     if targets:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for base, target in targets:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(targets)))
+        for (base, target), color in zip(targets, colors):
             by: dict = {}
             for r in data["probes"]:
                 if (r["base"], r["target"]) == (base, target):
                     by.setdefault(int(r["n_units"]), []).append(_num(r["score"]))
             xs = sorted(by)
-            ax.plot(xs, [np.nanmean(by[x]) for x in xs], marker="o", label=f"{RUNGS[base][0]}: {target}")
+            ax.plot(xs, [np.nanmean(by[x]) for x in xs], marker="o", color=color, ls="--" if target == "depth" else "-",
+                    label=f"{RUNGS[base][0]}: {target}")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("cortex size (units)")
         ax.set_ylabel("balanced accuracy (depth: R^2)")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         fig.tight_layout()
         paths.append(out / "scaling_probes.png")
         fig.savefig(paths[-1], dpi=110)
