@@ -361,8 +361,8 @@ def render(data: dict) -> str:
     spiking = sorted((int(r["cortex.n_units"]), _num(r["test.longrange_accuracy"])) for r in data["spiking"]["results"])
     spiking_line = ("- **spiking cortex** (Brian2 LIF, embedded Reber only, `test.longrange_accuracy`): "
                     + ", ".join(f"{v:.3f} at {n:,} neurons" for n, v in spiking)
-                    + f"; the rate cortex at the same sizes' neighbours: {np.mean(size_points(data, 'embedded_reber.yaml').get(64, [np.nan])):.3f} "
-                    f"at 64 and {np.mean(size_points(data, 'embedded_reber.yaml').get(256, [np.nan])):.3f} at 256 units."
+                    + "; the rate cortex: " + ", ".join(f"{np.mean(v):.3f} at {n:,}" for n, v in sorted(size_points(data, "embedded_reber.yaml").items()))
+                    + " units."
                     if spiking else "- **spiking cortex**: not measured.")
     out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings)", "",
            *[verdict(data, r) for r in RUNGS], spiking_line, "",
