@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from collections import defaultdict
@@ -59,57 +58,6 @@ def read_csv(path: Path) -> list[dict]:
             return v
     with open(path, newline="") as f:
         return [{k: cell(v, k) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _runs(sweep_dir: Path):
-    manifest = json.loads((sweep_dir / "sweep.json").read_text())
-    for run in manifest["runs"]:
-        yield run, sweep_dir / "runs" / run["run_id"]
-
-
-def collect(sweep_dir: Path) -> Path:
-    """Write sweep_dir/replicas.csv: per replica of every finished run, its swept values, its seed
-    (the run's seed + replica index) and the REPLICA_METRICS from metrics.json's per_replica."""
-    rows = []
-    for run, run_dir in _runs(sweep_dir):
-        if not (run_dir / "metrics.json").exists():
-            continue
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        per = {(p, m): metrics[p]["per_replica"].get(m) for p, m in REPLICA_METRICS if p in metrics}
-        n = len(metrics[FROZEN]["per_replica"]["proxy_reliance"])
-        for k in range(n):
-            row = {"run_id": run["run_id"], **{key: v for key, v in run["params"].items() if key != "seed"},
-                   "seed": int(run["seed"]) + k}
-            for (p, m), values in per.items():
-                v = None if values is None else values[k]
-                row[f"{p}.{m}"] = "" if v is None else v
-            rows.append(row)
-    path = sweep_dir / "replicas.csv"
-    _write_csv(path, rows)
-    return path
-
-
-def probes(sweep_dir: Path) -> Path:
-    """Write sweep_dir/probes.csv: experiments.probes.probe_run of every finished run."""
-    sys.path.insert(0, str(ROOT))
-    from experiments.probes import probe_run
-
-    rows = []
-    for run, run_dir in _runs(sweep_dir):
-        if (run_dir / "metrics.json").exists():
-            params = {key: v for key, v in run["params"].items() if key != "seed"}
-            for r in probe_run(run_dir, n_units=PROBE_UNITS):
-                rows.append({"run_id": run["run_id"], **params, "seed": int(run["seed"]) + r.pop("replica"), **r})
-    path = sweep_dir / "probes.csv"
-    _write_csv(path, rows)
-    return path
 
 
 # -- numbers ---------------------------------------------------------------------------------------
@@ -457,71 +405,15 @@ def write(path: Path = RESULTS_MD) -> None:
     path.write_text(head + START + "\n" + render(load()) + END + tail)
 
 
-# -- figures ---------------------------------------------------------------------------------------
-def figures(out: Path = FIGURES) -> list[Path]:
-    """docs/figures/steering_diversity.png and steering_irreversibility.png from the committed CSVs."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = load()
-    out.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
-    series = [("rate", "diversity"), ("spiking", "diversity_spiking")]
-    # diversities on an even, categorical axis: the grid is roughly geometric and includes 0
-    grid = sorted({r[DIV] for name in ("diversity", "diversity_spiking") for r in data.get(f"{name}/results", [])})
-
-    def diversity_axis(ax):
-        ax.set_xticks(range(len(grid)), [f"{d:g}" for d in grid])
-        ax.set_xlabel("training diversity")
-    for backend, name in series:
-        if f"{name}/replicas" not in data:
-            continue
-        for size, rs in _cells(data[f"{name}/replicas"], lambda r: int(r.get(SIZE, SPIKING_SIZE))).items():
-            cells = _cells(rs, lambda r: r[DIV])
-            x = np.array([grid.index(d) for d in cells])
-            for ax, col in zip(axes, (f"{FROZEN}.proxy_reliance", f"{FROZEN}.steering_gap", f"{PLASTIC}.steering_gap")):
-                vals = [np.array([r[col] for r in c], dtype=float) for c in cells.values()]
-                m = np.array([np.nanmean(v) for v in vals])
-                se = np.array([np.nanstd(v) / math.sqrt(max(np.isfinite(v).sum(), 1)) for v in vals])
-                ax.errorbar(x, m, yerr=1.96 * se, marker="o" if backend == "rate" else "s", capsize=2,
-                            ls="-" if backend == "rate" else "--", label=f"{backend} {size:,}")
-    for ax, title, limit in zip(axes, ("frozen shift: proxy_reliance", "frozen shift: steering_gap",
-                                       "plastic shift: steering_gap"), (PROXY_LIMIT, GAP_LIMIT, GAP_LIMIT)):
-        ax.axhline(limit, color="grey", lw=0.8, ls=":")
-        diversity_axis(ax)
-        ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    paths = [out / "steering_diversity.png"]
-    fig.savefig(paths[0], dpi=110)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(6, 3.8))
-    for size, rs in _cells(data["diversity/results"], lambda r: int(r[SIZE])).items():
-        cells = diversity_rows(rs)
-        x = np.array([grid.index(d) for (_, d) in cells])
-        frozen = np.array([m[f"{FROZEN}.catastrophes"] for m in cells.values()])
-        before = np.array([m[f"{PLASTIC}.catastrophes_before_recovery"] for m in cells.values()])
-        line, = ax.plot(x, frozen, marker="o", label=f"{size:,} units, frozen (300 trials)")
-        ax.plot(x, before, marker="x", ls="--", color=line.get_color(), label=f"{size:,} units, plastic: before recovery")
-    diversity_axis(ax)
-    ax.set_ylabel("deaths per replica")
-    ax.set_title("irreversibility: deaths in the cue-conflict shift")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out / "steering_irreversibility.png")
-    fig.savefig(paths[1], dpi=110)
-    plt.close(fig)
-    return paths
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", nargs="?", choices=("collect", "probes", "figures", "table"))
     p.add_argument("sweep_dir", nargs="*", type=Path)
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's steering section")
     args = p.parse_args(argv)
+    from steering_collect import collect, probes
+    from steering_figures import figures
+
     if args.command == "collect":
         for d in args.sweep_dir:
             print(collect(d))
