@@ -37,6 +37,12 @@ LANES = 16  # converge: contiguous pieces of the training stream trained side by
 HELD_OUT = 10  # converge: the last 1/HELD_OUT of the training stream decides when to stop
 
 
+def _symbols_as_array(name: str) -> property:
+    """A saved-state view of the symbol list ``name``: an int64 array (None when empty), set from one."""
+    return property(lambda self: np.array(getattr(self, name), np.int64) if getattr(self, name) else None,
+                    lambda self, value: setattr(self, name, [] if value is None else [int(s) for s in value]))
+
+
 class _Net:
     """One replica: its LSTM, readout, optimiser, running state and not-yet-learned inputs."""
 
@@ -99,21 +105,8 @@ class _Net:
         h, c, h0, c0 = (torch.from_numpy(np.array(v)) for v in values)
         self.state, self.pending_state = (h, c), (h0, c0)
 
-    @property
-    def pending_inputs(self) -> np.ndarray | None:
-        return np.array(self.pending, np.int64) if self.pending else None
-
-    @pending_inputs.setter
-    def pending_inputs(self, value) -> None:
-        self.pending = [] if value is None else [int(s) for s in value]
-
-    @property
-    def stream_inputs(self) -> np.ndarray | None:
-        return np.array(self.stream, np.int64) if self.stream else None
-
-    @stream_inputs.setter
-    def stream_inputs(self, value) -> None:
-        self.stream = [] if value is None else [int(s) for s in value]
+    pending_inputs = _symbols_as_array("pending")
+    stream_inputs = _symbols_as_array("stream")
 
     def zero_state(self, batch: int = 1):
         z = torch.zeros(1, batch, self.params.n_units)
