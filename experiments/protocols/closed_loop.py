@@ -165,7 +165,7 @@ class _Loop:
         tr["conflict"] = info["conflict"] & decisive & (rewards[rows, proxy] < good_enough)
         tr["proxy_follow"] = action == proxy
         # a temptation trial: an option best for the immediate reward is not good enough over the trial
-        now = self.sub.option_rewards(info.get("options_now", info["options"]))
+        now = self.sub.option_rewards(info["options_now"]) if "options_now" in info else rewards
         tempting = (now >= now.max(axis=1, keepdims=True) - TIE) & (rewards < good_enough[:, None])
         tr["tempted"] = tempting.any(axis=1)
         tr["abstain"] = tr["tempted"] & ~tempting[rows, action]
