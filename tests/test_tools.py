@@ -9,5 +9,5 @@ def test_metrics_snapshot_has_small_overrides_for_every_shipped_config():
     spec = importlib.util.spec_from_file_location("metrics_snapshot", ROOT / "tools" / "metrics_snapshot.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    shipped = {f"{d}/{p.stem}" for d in ("language", "steering") for p in (ROOT / "configs" / d).glob("*.yaml")}
+    shipped = {f"{d}/{p.stem}" for d in ("language", "steering", "universals") for p in (ROOT / "configs" / d).glob("*.yaml")}
     assert set(tool.SMALL) == shipped

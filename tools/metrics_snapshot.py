@@ -3,11 +3,12 @@
     python tools/metrics_snapshot.py snapshot DIR [--only language/reber ...]   # DIR/<dir>__<name>.json
     python tools/metrics_snapshot.py compare BEFORE AFTER [--partial]            # exit 1 if any differ
 
-Each config in configs/language/ and configs/steering/ runs with the overrides in :data:`SMALL`
-(a few dozen strings or trials, a small cortex), so the whole snapshot takes a few minutes on
-2 cores. ``compare`` wants the rate backend's ``metrics.json`` byte-identical, and the spiking
-backend's metrics within :data:`SPIKING_ABS` (the tolerance tests/test_standalone.py allows between
-the cpp_standalone and cython targets: float summation order differs between generated codes).
+Each config in configs/language/, configs/steering/ and configs/universals/ runs with the
+overrides in :data:`SMALL` (a few dozen strings or trials, a small cortex), so the whole snapshot
+takes a few minutes on 2 cores. ``compare`` wants the rate backend's ``metrics.json``
+byte-identical, and the spiking backend's metrics within :data:`SPIKING_ABS` (the tolerance
+tests/test_standalone.py allows between the cpp_standalone and cython targets: float summation
+order differs between generated codes).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SPIKING_ABS = 0.02
 
+CONFIG_DIRS = ("language", "steering", "universals")  # the shipped configs: configs/<dir>/*.yaml
 _SEQ = ["phases.train.strings=40", "phases.test.strings=20"]
 _FORAGE = ["phases.train.trials=150", "phases.test.trials=40"]
 SMALL: dict[str, list[str]] = {
@@ -45,6 +47,9 @@ SMALL: dict[str, list[str]] = {
                                          "phases.cue_conflict.trials=40", "phases.novel_items.trials=40",
                                          "phases.cue_conflict_plastic.trials=80"],
     "steering/abstinence": ["cortex.n_units=32", *_FORAGE],
+    "universals/agreement_hierarchical": ["cortex.n_units=32", *_SEQ],
+    "universals/agreement_linear": ["cortex.n_units=32", *_SEQ],
+    "universals/agreement_ambiguous": ["cortex.n_units=32", *_SEQ, "phases.disambiguating.strings=20"],
     "steering/izhikevich2007": ["phases.train.duration_s=5"],
 }
 
@@ -53,7 +58,7 @@ def snapshot(out: Path, only: list[str] | None = None) -> None:
     """Run every shipped config with its :data:`SMALL` overrides; write ``out/<dir>__<name>.json``."""
     import experiments
 
-    shipped = sorted(f"{d}/{p.stem}" for d in ("language", "steering") for p in (ROOT / "configs" / d).glob("*.yaml"))
+    shipped = sorted(f"{d}/{p.stem}" for d in CONFIG_DIRS for p in (ROOT / "configs" / d).glob("*.yaml"))
     missing = sorted(set(shipped) - set(SMALL))
     if missing:
         raise SystemExit(f"no small overrides for {', '.join(missing)}: add them to SMALL")

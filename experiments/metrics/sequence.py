@@ -19,7 +19,7 @@ SUM_TOL = 1e-4  # predicted rows must sum to 1 within this
 class _Tally:
     """Per-replica running sums behind each metric."""
 
-    NAMES = ("kl", "legal", "n_pos", "ce", "opt_ce", "acc", "n_known", "lr", "n_lr", "gap", "n_gap", "lg_ok", "n_lg", "st_ok", "n_st")
+    NAMES = ("kl", "legal", "n_pos", "ce", "opt_ce", "acc", "n_known", "lr", "n_lr", "gap", "pair", "n_gap", "lg_ok", "n_lg", "st_ok", "n_st")
 
     def __init__(self, n_replicas: int):
         for name in self.NAMES:
@@ -34,6 +34,7 @@ class _Tally:
                 "optimal_cross_entropy": self.opt_ce / self.n_known,
                 "accuracy": self.acc / self.n_known,
                 "surprisal_gap": self.gap / self.n_gap,
+                "pair_accuracy": self.pair / self.n_gap,
                 "strict_correct": self.st_ok / self.n_st,
             }
             if with_groups:
@@ -67,6 +68,14 @@ def _finish(terms: dict, group, det) -> dict:
     return terms
 
 
+def _prefers(p_true: np.ndarray, p_alt: np.ndarray) -> np.ndarray:
+    """1 where the true symbol gets more probability than the alternative, 0 where less, 1/2 on a
+    tie (within TIE_RTOL, as in ``_best``): one minimal pair's score."""
+    top = np.maximum(p_true, p_alt)
+    tie = np.abs(p_true - p_alt) <= TIE_RTOL * top
+    return np.where(tie, 0.5, (p_true > p_alt).astype(float))
+
+
 def _separates(p: np.ndarray, legal: np.ndarray) -> np.ndarray:
     """(K, T) bool: every legal symbol gets more probability than every illegal one (the 1997 LSTM
     paper's "the output units of the possible next symbols are the most active ones")."""
@@ -89,6 +98,7 @@ def _model_terms(p, q, exact, alt, group, det, member) -> dict[str, np.ndarray]:
         # a tie among k symbols scores 1/k, so the uniform predictor's accuracy is exactly 1/n
         "acc": _pick(best, t) / n_best,
         "gap": logp_true - _pick(logp, np.maximum(alt, 0)),
+        "pair": _prefers(_pick(p, t), _pick(p, np.maximum(alt, 0))),
         # deterministic positions: the one symbol the language allows must be the unique argmax
         "det_ok": _pick(best, exact["det_symbol"]) & (n_best == 1),
         "lr": np.zeros(t.shape),
@@ -113,6 +123,7 @@ def _uniform_terms(n: int, exact, group, det, member) -> dict[str, np.ndarray]:
         "ce": np.full(shape, np.log(n)),
         "acc": np.full(shape, 1.0 / n),
         "gap": np.zeros(shape),
+        "pair": np.full(shape, 0.5),  # true and alt tie
         "det_ok": np.zeros(shape, bool),  # n >= 2 symbols all tie
         "lr": np.zeros(shape),
         "lr_ok": np.zeros(shape, bool),
@@ -139,6 +150,7 @@ def _add_positions(tally: _Tally, terms: dict, exact: dict, active, known, marke
     tally.lr += np.where(marked, terms["lr"], 0).sum(1)
     tally.n_lr += marked.sum(1)
     tally.gap += np.where(altered, terms["gap"], 0).sum(1)
+    tally.pair += np.where(altered, terms["pair"], 0).sum(1)
     tally.n_gap += altered.sum(1)
 
 
@@ -210,6 +222,9 @@ class SequenceScorer:
     and ``cross_entropy - optimal_cross_entropy`` estimates ``kl_to_optimal`` on the same
     positions), ``accuracy`` (argmax = true next symbol; a tie among k symbols scores
     1/k), ``surprisal_gap`` (nats, mean over altered positions of -log p(alt) + log p(true)),
+    ``pair_accuracy`` (over the same positions, the share of minimal pairs where the true symbol
+    gets more probability than the alternative, ties 1/2: the accuracy of BLiMP and of Linzen et
+    al. 2016; chance 1/2),
     ``longrange_accuracy`` (only if there are groups: at marked positions, the group with the
     largest predicted mass is the true one; ties score 1/#tied), ``length_generalization`` (only
     with a threshold: fraction of long strings where every marked position picks the right group
