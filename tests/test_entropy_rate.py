@@ -26,6 +26,9 @@ CASES = {
     "anbn": ("anbn", {"min_n": 2, "max_n": 7}),
     "dyck": ("dyck", {}),
     "dyck_one_type": ("dyck", {"n_types": 1, "max_depth": 2, "p_open": 0.3, "p_end": 0.4}),
+    "phrases_shipped": ("phrases", {}),
+    "phrases_disharmonic_deep": ("phrases", {"verb_phrase": "head_last", "noun_phrase": "head_last", "adposition_phrase": "head_first",
+                                             "p_pp": 0.7, "max_depth": 3, "n_adpositions": 3}),
     "fsm": ("fsm", {"start": "s0", "transitions": {
         "s0": [{"symbol": "a", "to": "s1"}], "s1": [{"symbol": "b", "to": "s2"}],
         "s2": [{"symbol": "a", "to": "s1"}, {"symbol": "c", "to": "s3", "weight": 1.5}, {"symbol": "e", "to": "s4", "weight": 0.5}],

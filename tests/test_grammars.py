@@ -28,6 +28,8 @@ CASES = {
     "dyck_small": ("dyck", {"n_types": 2, "max_depth": 3, "p_open": 0.4, "p_end": 0.6}),
     "agreement_small": ("agreement", {"n_nouns": 1, "n_verbs": 2, "max_depth": 2, "p_embed": 0.4, "p_plural": 0.3}),
     "fsm": ("fsm", FSM_SPEC),
+    "phrases_small": ("phrases", {"verb_phrase": "head_last", "noun_phrase": "head_first", "adposition_phrase": "head_last",
+                                  "n_nouns": 1, "n_verbs": 1, "n_adpositions": 1, "p_pp": 0.4}),
 }
 
 

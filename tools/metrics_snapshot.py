@@ -50,6 +50,10 @@ SMALL: dict[str, list[str]] = {
     "universals/agreement_hierarchical": ["cortex.n_units=32", *_SEQ],
     "universals/agreement_linear": ["cortex.n_units=32", *_SEQ],
     "universals/agreement_ambiguous": ["cortex.n_units=32", *_SEQ, "phases.disambiguating.strings=20"],
+    "universals/harmony_head_first": ["cortex.n_units=32", *_SEQ],
+    "universals/harmony_head_last": ["cortex.n_units=32", *_SEQ],
+    "universals/disharmony_pp_last": ["cortex.n_units=32", *_SEQ],
+    "universals/disharmony_pp_first": ["cortex.n_units=32", *_SEQ],
     "steering/izhikevich2007": ["phases.train.duration_s=5"],
 }
 

@@ -12,6 +12,7 @@ from experiments.worlds.grammar_agreement import Agreement
 from experiments.worlds.grammar_base import Grammar, GrammarParams, GrammarString
 from experiments.worlds.grammar_counting import AnBn, Dyck
 from experiments.worlds.grammar_fsm import Fsm
+from experiments.worlds.grammar_phrases import Phrases
 from experiments.worlds.grammar_reber import EmbeddedReber, Reber
 
 GRAMMARS: dict[str, type[Grammar]] = {
@@ -21,7 +22,8 @@ GRAMMARS: dict[str, type[Grammar]] = {
     "dyck": Dyck,
     "agreement": Agreement,
     "fsm": Fsm,
+    "phrases": Phrases,
 }
 
 __all__ = ["GRAMMARS", "Grammar", "GrammarParams", "GrammarString",
-           "Reber", "EmbeddedReber", "AnBn", "Dyck", "Agreement", "Fsm"]
+           "Reber", "EmbeddedReber", "AnBn", "Dyck", "Agreement", "Fsm", "Phrases"]
