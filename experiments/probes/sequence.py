@@ -12,7 +12,9 @@ Classes are scored by cross-validated balanced accuracy of a ridge classifier (c
 logistic decoder of 20-30 states took minutes a run; chance 1 / classes; states seen fewer times
 than there are folds are left out), depth by cross-validated ridge R^2 (0: no better than its mean). ``linear_cka`` compares two activity samples of
 the same steps (the same stream: the same replica seed at two sizes); ``state_cka`` compares
-state-mean activity (states x units), which needs no common stream (two seeds).
+state-mean activity (states x units), which needs no common stream (two seeds). ``probe_transfer``
+asks whether a state decoder fitted on one cortex reads the other, through a linear map between
+their activities fitted on the same steps (two cortices on one stream).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import yaml
-from sklearn.linear_model import RidgeClassifier, RidgeCV
+from sklearn.linear_model import Ridge, RidgeClassifier, RidgeCV
 from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -32,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from .decode import FOLDS
 
 MAX_STEPS = 2000     # steps per replica given to a decoder (the first ones of the phase)
-DEPTH_KINDS = ("anbn", "dyck", "agreement")
+DEPTH_KINDS = ("anbn", "dyck", "agreement", "phrases")
 
 
 def load_sequence(run_dir: str | Path, phase: str = "test") -> dict:
@@ -120,3 +122,27 @@ def state_cka(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> float:
     if len(common) < 3:
         return math.nan
     return linear_cka(np.stack([a[s] for s in common]), np.stack([b[s] for s in common]))
+
+
+def probe_transfer(xa: np.ndarray, xb: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Does cortex A's state decoder read cortex B? ``xa`` (N, p), ``xb`` (N, q): two cortices'
+    activity on the same N steps; ``y`` (N,) the grammar state (-1: undefined).
+
+    The first half of the steps fits a ridge classifier on A and a ridge map from B's activity to
+    A's; the second half scores, by balanced accuracy, the classifier on A itself (``within``) and on
+    B mapped into A (``transfer``). Halves, not shuffled folds, so that neighbouring (correlated)
+    steps do not straddle the split. Returns (within, transfer, chance); NaNs under 2 classes."""
+    keep = y >= 0
+    xa, xb, y = xa[keep], xb[keep], y[keep]
+    half = len(y) // 2
+    fit, test = slice(0, half), slice(half, None)
+    classes = np.intersect1d(*(np.unique(y[s]) for s in (fit, test)))
+    if len(classes) < 2:
+        return math.nan, math.nan, math.nan
+    seen = np.isin(y, classes)
+    f, t = np.flatnonzero(seen[fit]), half + np.flatnonzero(seen[test])
+    decoder = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0)).fit(xa[f], y[f])
+    align = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(xb[:half], xa[:half])
+    within = balanced_accuracy_score(y[t], decoder.predict(xa[t]))
+    transfer = balanced_accuracy_score(y[t], decoder.predict(align.predict(xb[t])))
+    return float(within), float(transfer), 1.0 / len(classes)
