@@ -30,7 +30,8 @@ def test_results_md_language_section_is_rendered_from_the_committed_csvs():
     assert section == tool.render(tool.load()).strip(), "run: python tools/scaling_study.py --write"
 
 
-@pytest.mark.parametrize("sweep", ["size", "large", "data", "baselines", "baselines_data", "lstm_converge", "spiking"])
+@pytest.mark.parametrize("sweep", ["size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge",
+                                   "spiking"])
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("scaling_study")
     results = {r["run_id"]: r for r in tool.read_csv(tool.STUDY / sweep / "results.csv") if r["status"] == "done"}
@@ -50,14 +51,142 @@ def test_the_full_grid_resumes_from_the_thinned_sweeps_committed_results(tmp_pat
 
     tool = _load("scaling_study")
     seeded = {r["run_id"] for r in tool.read_csv(tool.STUDY / "full" / "results.csv")}
-    thinned = {r["run_id"] for n in ("size", "large", "data") for r in tool.read_csv(tool.STUDY / n / "results.csv")}
-    assert seeded == thinned
+    rows = [r for n in ("size", "large", "data", "data_small") for r in tool.read_csv(tool.STUDY / n / "results.csv")]
+    assert seeded == {r["run_id"] for r in rows if r["status"] == "done"}   # failed points: the full sweep runs them
     out = tmp_path / "full"   # a clone: results.csv only, no run directories
     out.mkdir()
     (out / "results.csv").write_text((tool.STUDY / "full" / "results.csv").read_text())
     runs = plan(ROOT / "configs" / "sweeps" / "cortex_scaling.yaml").runs
     assert len(runs) == 196
     assert {j["run_id"] for j in pending_jobs(out, runs)} == {r.run_id for r in runs} - seeded
+
+
+def test_the_thinned_sweeps_points_are_points_of_the_full_grid():
+    """Their run ids are the full grid's: a point run in a thinned sweep is not run again by it (a
+    config key added to a rung, even at a default that changes nothing, changes its run ids)."""
+    from experiments.sweep.run import plan
+
+    tool = _load("scaling_study")
+    grid = {r.run_id for r in plan(ROOT / "configs" / "sweeps" / "cortex_scaling.yaml").runs}
+    stale = sorted({(n, r["base"] if "base" in r else "(one base)") for n in ("size", "large", "data", "data_small")
+                    for r in tool.read_csv(tool.STUDY / n / "results.csv") if r["run_id"] not in grid})
+    assert not stale, f"run ids no longer in cortex_scaling.yaml's plan (sweep, rung): {stale}"
+
+
+# -- the data axis at every size: re-derived here from the CSVs alone ---------------------------------
+def _section_table(section: str, first_header: str) -> list[list[str]]:
+    """The rows (cells) of the markdown table of `section` whose header starts with `first_header`."""
+    lines = section.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith(first_header))
+    rows = []
+    for ln in lines[start + 2:]:
+        if not ln.startswith("|"):
+            break
+        rows.append([c.strip() for c in ln.strip().strip("|").split("|")])
+    return rows
+
+
+def _rate_cells(study: Path, rungs: dict) -> tuple[dict, set]:
+    """(rung, size, strings) -> seed values of the rung's metric, read straight from replicas.csv
+    (1,000 strings where a sweep has no strings column), and the (rung, size, strings) of every
+    failed row of results.csv."""
+    import csv
+
+    values, failed = {}, set()
+    for sweep in ("size", "large", "data", "data_small"):
+        path = study / sweep / "replicas.csv"
+        for r in csv.DictReader(open(path)) if path.exists() else []:
+            _, phase, metric, _, _ = rungs[r["base"]]
+            key = (r["base"], int(r["cortex.n_units"]), int(r.get("phases.train.strings") or 1000))
+            values.setdefault(key, []).append(float(r[f"{phase}.{metric}"]))
+        path = study / sweep / "results.csv"
+        for r in csv.DictReader(open(path)) if path.exists() else []:
+            if r["status"] != "done":
+                failed.add((r["base"], int(r["cortex.n_units"]), int(r.get("phases.train.strings") or 1000)))
+    return values, failed
+
+
+def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
+    tool = _load("scaling_study")
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    values, failed = _rate_cells(tool.STUDY, tool.RUNGS)
+    sizes = sorted({n for (_, n, s) in values | dict.fromkeys(failed) if s != 1000})
+    assert sizes == [16, 64, 256, 1024]   # the data axis: data_small (16-256) and data (1,024)
+    rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
+    assert len(rows) == len(tool.RUNGS)
+    for rung, (label, _, _, crit, hb) in tool.RUNGS.items():
+        for col, n in enumerate(sizes, start=2):
+            cell = rows[label][col]
+            tried = sorted(s for (b, m, s) in values if b == rung and m == n)
+            gone = sorted(s for (b, m, s) in failed if b == rung and m == n)
+            assert tried and set(tried) | set(gone) == {50, 200, 1000, 5000}, (rung, n)
+            met = [s for s in tried if (np.mean(values[(rung, n, s)]) >= crit if hb else np.mean(values[(rung, n, s)]) <= crit)]
+            if met and not any(g < met[0] for g in gone):
+                assert cell == f"{met[0]:,}", (label, n, cell)
+            elif not met and not gone:
+                assert cell == f"never ({min(tried):,}-{max(tried):,})", (label, n, cell)
+            else:   # a failed point could change the answer: the cell says so, and names it
+                assert "run failed" in cell and all(f"{g:,}" in cell for g in gone), (label, n, cell)
+
+
+def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value():
+    tool = _load("scaling_study")
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    values, failed = _rate_cells(tool.STUDY, tool.RUNGS)
+    assert not failed & set(values)   # a failed run has no replicas
+    table = _section_table(section, "| rung | predictor | 50 strings")
+    label = ""
+    for row in table:   # the per-size data table: a failed point's cell says so, every other cell is a number
+        label = row[0] or label
+        if not row[1].startswith("rate,"):
+            continue
+        rung = next(r for r, v in tool.RUNGS.items() if v[0] == label)
+        n = int(row[1].split()[1].replace(",", ""))
+        for s, cell in zip((50, 200, 1000, 5000), row[2:]):
+            if (rung, n, s) in failed:
+                assert cell == "missing (run failed)"
+            else:
+                assert cell.split(" +- ")[0] == f"{np.mean(values[(rung, n, s)]):.3f}", (label, n, s, cell)
+    errors = {r["run_id"]: r["error"] for sweep in ("data", "data_small")
+              for r in tool.read_csv(tool.STUDY / sweep / "failed.csv")}
+    for rung, n, s in failed:
+        line = f"- {tool.RUNGS[rung][0]}, {n:,} units, {s:,} strings: `"
+        assert line in section
+        assert any(f"{line}{e}`" in section for e in errors.values()), "run: python tools/scaling_study.py collect ..."
+
+
+def test_a_failed_point_is_taken_once_it_is_re_run(tmp_path):
+    """The 16-unit, 5,000-string points failed (non-finite readout weights); re-run and collected,
+    they replace the 'missing' cells with no change to the code."""
+    import shutil
+
+    tool = _load("scaling_study")
+    for sweep in tool.SWEEPS:
+        if (tool.STUDY / sweep).exists():
+            shutil.copytree(tool.STUDY / sweep, tmp_path / sweep, ignore=shutil.ignore_patterns("runs", "plots"))
+    results = tool.read_csv(tmp_path / "data_small" / "results.csv")
+    failed = [r for r in results if r["status"] != "done"]
+    if not failed:
+        pytest.skip("no failed point left")
+    before = tool.load(tmp_path)
+    rung, n, s = failed[0]["base"], int(failed[0]["cortex.n_units"]), int(failed[0]["phases.train.strings"])
+    assert (rung, n, s) in tool.missing(before) and s not in tool.data_points(before, rung, n)
+    assert "run failed" in tool.render(before)
+    _, phase, metric, crit, hb = tool.RUNGS[rung]
+    good = 1.0 if hb else 0.0   # the re-run meets the criterion: the first meeting moves to it
+    replicas = tool.read_csv(tmp_path / "data_small" / "replicas.csv")
+    template = next(r for r in replicas if r["base"] == rung)
+    for i in range(5):
+        replicas.append({**{k: "" for k in template}, "run_id": failed[0]["run_id"], "base": rung,
+                         "phases.train.strings": str(s), "cortex.n_units": str(n), "replica": str(i), f"{phase}.{metric}": str(good)})
+    failed[0]["status"] = "done"
+    tool._write_csv(tmp_path / "data_small" / "results.csv", results)
+    tool._write_csv(tmp_path / "data_small" / "replicas.csv", replicas)
+    after = tool.load(tmp_path)
+    assert (rung, n, s) not in tool.missing(after)
+    assert tool.data_points(after, rung, n)[s] == [good] * 5
+    got = tool.to_criterion(after, rung, n)
+    assert s not in got["gone"] and got["met"] is not None and got["met"] <= s
 
 
 # -- fits and criteria ----------------------------------------------------------------------------------
@@ -80,6 +209,20 @@ def test_first_meeting_names_the_first_point_or_none():
     assert fits.first_meeting(points, 0.95, True) == 256
     assert fits.first_meeting(points, 0.999, True) is None
     assert fits.first_meeting({16: [0.3], 64: [0.04]}, 0.05, False) == 64
+
+
+def test_a_failed_point_makes_a_first_meeting_unsure_only_where_it_could_change_it():
+    fits = _load("scaling_fits")
+    got = fits.first_meeting_with_gaps({50: [0.5], 200: [0.96]}, [5000], 0.95, True)
+    assert got["met"] == 200 and got["sure"]            # met before the failed point
+    got = fits.first_meeting_with_gaps({50: [0.5], 1000: [0.96]}, [200], 0.95, True)
+    assert got["met"] == 1000 and not got["sure"]       # the failed point lies below the meeting
+    got = fits.first_meeting_with_gaps({50: [0.5], 1000: [0.6]}, [5000], 0.95, True)
+    assert got["met"] is None and not got["sure"] and got["tried"] == [50, 1000]
+    assert fits.direction([None, None, 1000, 1000]) == "falls" and fits.direction([200, 1000, 5000]) == "rises"
+    assert fits.direction([None, None]) == "never" and fits.direction([1000, 200, 5000]) == "mixed"
+    assert fits.direction([1000, 1000]) == "same"
+    assert fits.differs([0.90] * 3, [0.95] * 3) and not fits.differs([0.950, 0.951], [0.952, 0.953])
 
 
 # -- the quick look's smallest point and the probes -----------------------------------------------------

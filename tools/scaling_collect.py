@@ -1,5 +1,6 @@
 """The scaling study's CSVs that come from run directories (they stay local; the CSVs are committed):
-replicas.csv per sweep (every seed's metrics) and the probes' probes.csv / cka.csv (from traces.h5).
+replicas.csv per sweep (every seed's metrics), failed.csv (the failed runs' errors) and the probes'
+probes.csv / cka.csv (from traces.h5).
 Called through `python tools/scaling_study.py collect|probes SWEEP_DIR`."""
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import ROOT, STUDY, _write_csv  # noqa: E402
+from scaling_study import RATE_SWEEPS, ROOT, STUDY, _write_csv, read_csv  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -25,7 +26,22 @@ def _done_runs(sweep_dir: Path):
 
 
 def collect(sweep_dir: Path) -> Path:
-    """replicas.csv: one row per (run, replica), every phase's per-replica metrics."""
+    """replicas.csv: one row per (run, replica), every phase's per-replica metrics; and failed.csv,
+    one row per run that results.csv has as failed, with the last line of its error.txt (removed
+    once no run has failed)."""
+    failed = []
+    status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
+    for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
+        if status.get(run["run_id"], "done") != "done":
+            err = sweep_dir / "runs" / run["run_id"] / "error.txt"
+            lines = [ln.strip() for ln in err.read_text().splitlines() if ln.strip()] if err.exists() else []
+            failed.append({"run_id": run["run_id"], "base": Path(run["base"]).name,
+                           **{k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()},
+                           "error": lines[-1] if lines else f"status {status[run['run_id']]}, no error.txt"})
+    if failed:
+        _write_csv(sweep_dir / "failed.csv", failed)
+    else:
+        (sweep_dir / "failed.csv").unlink(missing_ok=True)
     rows = []
     for run, run_dir in _done_runs(sweep_dir):
         metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -70,9 +86,7 @@ def seed_full(study: Path = STUDY) -> Path:
     """studies/scaling/full/results.csv from the thinned rate sweeps' done rows (the same run ids), so
     that `neurosteer sweep configs/sweeps/cortex_scaling.yaml --out studies/scaling/full` runs only
     the points they lack."""
-    from scaling_study import read_csv
-
-    rows = [r for name in ("size", "large", "data") for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
+    rows = [r for name in RATE_SWEEPS for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
     (study / "full").mkdir(exist_ok=True)
     _write_csv(study / "full" / "results.csv", rows)
     return study / "full" / "results.csv"

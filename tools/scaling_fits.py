@@ -83,3 +83,31 @@ def first_meeting(points: dict, criterion: float, higher_better: bool):
         if (mean >= criterion) if higher_better else (mean <= criterion):
             return key
     return None
+
+
+def first_meeting_with_gaps(points: dict, gone, criterion: float, higher_better: bool) -> dict:
+    """first_meeting when some points failed (`gone`, their keys): `met` (None: no finished point
+    meets it), `tried` (the finished keys), `gone` and `sure`: False where a failed point could
+    change the answer (it lies below the first meeting, or nothing met)."""
+    met, gone = first_meeting(points, criterion, higher_better), sorted(gone)
+    return {"met": met, "tried": sorted(points), "gone": gone,
+            "sure": not any(g < met for g in gone) if met else not gone}
+
+
+def direction(values) -> str:
+    """How first meetings move along an axis (None: never met): 'same', 'falls', 'rises', 'never'
+    (none met) or 'mixed'; two nevers in a row count as no step."""
+    vals = [math.inf if v is None else v for v in values]
+    if all(v == math.inf for v in vals):
+        return "never"
+    steps = [b - a for a, b in zip(vals, vals[1:]) if not a == b == math.inf]
+    for how, ok in (("same", lambda d: d == 0), ("falls", lambda d: d <= 0), ("rises", lambda d: d >= 0)):
+        if all(ok(d) for d in steps):
+            return how
+    return "mixed"
+
+
+def differs(a, b) -> bool:
+    """Two sets of seeds differ when their means are more than 0.01 and twice the standard error apart."""
+    se = math.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b)) if min(len(a), len(b)) > 1 else 0.0
+    return abs(float(np.mean(a)) - float(np.mean(b))) > max(0.01, 2 * se)

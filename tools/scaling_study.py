@@ -24,14 +24,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from scaling_fits import best_fit, describe, first_meeting  # noqa: E402
+from scaling_fits import best_fit, describe, differs, direction, first_meeting, first_meeting_with_gaps  # noqa: E402
 
 STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "data", "baselines", "baselines_data", "lstm_converge", "spiking")
-DATA_SIZE = 1024     # the data axis' cortex size
+SWEEPS = ("size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge", "spiking")
+RATE_SWEEPS = ("size", "large", "data", "data_small")   # the rate cortex's points of cortex_scaling.yaml
+DATA_SWEEPS = ("data", "data_small")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
+DATA_SIZE = 1024     # the largest size with the data axis (the old headline size; the wall estimate's reference)
 STRINGS = 1000       # the size axis' training strings
 
 # base config -> (label, phase, metric, criterion, higher is better)
@@ -71,14 +73,20 @@ def _num(x) -> float:
 
 # -- loading the committed CSVs -----------------------------------------------------------------------
 def load(study: Path = STUDY) -> dict:
-    """Every committed CSV of the study, by sweep name (missing sweeps give empty lists)."""
+    """Every committed CSV of the study, by sweep name (missing sweeps give empty lists): per sweep
+    its done rows of results.csv ("results"), its rows of any other status ("failed": points that
+    ran and broke, shown as missing until a re-run makes them done) and replicas.csv."""
     data = {}
     for name in SWEEPS:
-        results = [r for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
-        if results and "base" not in results[0]:   # a sweep of one base has no base column
-            only = Path(json.loads((study / name / "sweep.json").read_text())["bases"][0]).name
-            results = [{**r, "base": only} for r in results]
-        data[name] = {"results": results, "replicas": read_csv(study / name / "replicas.csv")}
+        rows = read_csv(study / name / "results.csv")
+        if rows and "base" not in rows[0]:   # a sweep of one base has no base column: sweep.json's runs name it
+            bases = {run["run_id"]: Path(run["base"]).name
+                     for run in json.loads((study / name / "sweep.json").read_text())["runs"]}
+            rows = [{**r, "base": bases[r["run_id"]]} for r in rows]
+        data[name] = {"results": [r for r in rows if r["status"] == "done"],
+                      "failed": [r for r in rows if r["status"] != "done"],
+                      "replicas": read_csv(study / name / "replicas.csv"),
+                      "errors": {r["run_id"]: r["error"] for r in read_csv(study / name / "failed.csv")}}
     data["probes"], data["cka"] = read_csv(study / "probes.csv"), read_csv(study / "cka.csv")
     return data
 
@@ -98,13 +106,37 @@ def size_points(data: dict, rung: str) -> dict[int, list[float]]:
     return out
 
 
-def data_points(data: dict, rung: str) -> dict[int, list[float]]:
-    """Rate cortex at DATA_SIZE units: training strings -> every seed's value."""
-    out = {STRINGS: size_points(data, rung).get(DATA_SIZE, [])}
-    for r in data["data"]["replicas"]:
-        if r["base"] == rung:
-            out.setdefault(int(r["phases.train.strings"]), []).append(_num(r[_col(rung)]))
+def data_points(data: dict, rung: str, size: int = DATA_SIZE) -> dict[int, list[float]]:
+    """Rate cortex at `size` units: training strings -> every seed's value (STRINGS from the size axis)."""
+    out = {STRINGS: size_points(data, rung).get(size, [])}
+    for name in DATA_SWEEPS:
+        for r in data[name]["replicas"]:
+            if r["base"] == rung and int(r["cortex.n_units"]) == size:
+                out.setdefault(int(r["phases.train.strings"]), []).append(_num(r[_col(rung)]))
     return {k: v for k, v in out.items() if v}
+
+
+def data_sizes(data: dict) -> list[int]:
+    """The sizes the data axis was run at (points other than STRINGS strings, done or failed)."""
+    return sorted({int(r["cortex.n_units"]) for name in DATA_SWEEPS
+                   for r in data[name]["replicas"] + data[name]["failed"]})
+
+
+def data_strings(data: dict) -> list[int]:
+    """The data axis' training-set sizes, STRINGS included."""
+    return sorted({STRINGS} | {int(r["phases.train.strings"]) for name in DATA_SWEEPS
+                               for r in data[name]["results"] + data[name]["failed"]})
+
+
+def missing(data: dict) -> dict[tuple[str, int, int], str]:
+    """(rung, size, strings) -> the error of each rate-cortex point that ran and did not finish
+    (status other than done in results.csv), until a re-run makes it done."""
+    out = {}
+    for name in RATE_SWEEPS:
+        for r in data[name]["failed"]:
+            key = (r["base"], int(r["cortex.n_units"]), int(r.get("phases.train.strings") or STRINGS))
+            out[key] = data[name]["errors"].get(r["run_id"], f"status {r['status']}")
+    return out
 
 
 def baseline_name(cortex: str) -> str:
@@ -171,7 +203,7 @@ def size_table(data: dict) -> str:
 
 
 def fit_table(data: dict) -> str:
-    """Per rung: the fit against log size, and where the criterion is first met (size, strings)."""
+    """Per rung: the fit against log size, and the first size meeting the criterion at STRINGS strings."""
     rows = []
     for rung, (label, phase, metric, crit, hb) in RUNGS.items():
         pts = size_points(data, rung)
@@ -179,25 +211,138 @@ def fit_table(data: dict) -> str:
             continue
         sizes = [n for n, v in pts.items() for _ in v]
         fit = best_fit(sizes, [x for v in pts.values() for x in v], hb, chance(data, rung) if hb else None)
-        at_size, at_data = first_meeting(pts, crit, hb), first_meeting(data_points(data, rung), crit, hb)
-        never = "never within the range"
+        at_size = first_meeting(pts, crit, hb)
         note = " (midpoint below the range: the rise is under 16 units)" if fit["model"] == "sigmoid" and 2 ** fit["x50"] < min(pts) else ""
         rows.append([label, f"{'>=' if hb else '<='} {crit}", describe(fit) + note,
-                     f"{at_size:,} units" if at_size else never + f" ({min(pts):,}-{max(pts):,})",
-                     f"{at_data:,} strings" if at_data else never + " (" + "/".join(f"{k:,}" for k in sorted(data_points(data, rung))) + ")"])
+                     f"{at_size:,} units" if at_size else f"never within the range ({min(pts):,}-{max(pts):,})"])
     return _table(["rung", "criterion", "fit of metric vs log2 size (every seed)",
-                   f"first size meeting it ({STRINGS:,} strings)", f"first strings meeting it ({DATA_SIZE:,} units)"], rows)
+                   f"first size meeting it ({STRINGS:,} strings)"], rows)
+
+
+# -- the data axis at every size it was run at ----------------------------------------------------------
+def to_criterion(data: dict, rung: str, size: int) -> dict:
+    """The fewest training strings whose seed mean meets the rung's criterion at `size` units, the
+    failed points allowed for (scaling_fits.first_meeting_with_gaps; `met` is a number of strings)."""
+    _, _, _, crit, hb = RUNGS[rung]
+    gone = [s for (b, n, s) in missing(data) if b == rung and n == size]
+    return first_meeting_with_gaps(data_points(data, rung, size), gone, crit, hb)
+
+
+def _span(strings) -> str:
+    return f"{min(strings):,}-{max(strings):,}"
+
+
+def to_criterion_cell(got: dict, short: bool = False) -> str:
+    """'1,000', 'never (50-5,000)', or what the finished points say and which point failed."""
+    gone = ", ".join(f"{g:,}" for g in got["gone"])
+    if got["met"] and got["sure"]:
+        return f"{got['met']:,}"
+    if got["met"]:
+        return f"{got['met']:,} or fewer" + ("" if short else f" ({gone}: run failed)")
+    if got["sure"]:
+        return "never" + ("" if short else f" ({_span(got['tried'])})")
+    return f"not by {max(got['tried']):,}" + ("" if short else f" ({gone}: run failed)")
+
+
+WORDS = {"falls": "falls with size", "rises": "rises with size", "same": "the same at every size",
+         "never": "never met", "mixed": "no single direction"}
+
+
+def trend(data: dict, rung: str) -> tuple[str, list[int]]:
+    """How the strings to criterion move with size, over the sizes whose answer is sure (a key of
+    WORDS), and the sizes left out (a failed point could change them)."""
+    got = {n: to_criterion(data, rung, n) for n in data_sizes(data)}
+    return direction([got[n]["met"] for n in got if got[n]["sure"]]), [n for n in got if not got[n]["sure"]]
+
+
+def criterion_table(data: dict) -> str:
+    """Per rung: the fewest training strings meeting the criterion at each size of the data axis."""
+    sizes, rows = data_sizes(data), []
+    for rung, (label, phase, metric, crit, hb) in RUNGS.items():
+        how, left = trend(data, rung)
+        rows.append([label, f"{'>=' if hb else '<='} {crit}"]
+                    + [to_criterion_cell(to_criterion(data, rung, n)) for n in sizes]
+                    + [WORDS[how] + (f" ({', '.join(f'{n:,}' for n in left)} units left out)" if left else "")])
+    return _table(["rung", "criterion"] + [f"{n:,} units" for n in sizes] + ["with size"], rows)
+
+
+def criterion_summary(data: dict) -> str:
+    """The data axis across sizes in words: per direction (strings to criterion falling or rising
+    with size), the rungs that go that way, and the rungs no size meets with the most strings."""
+    sizes, most = data_sizes(data), max(data_strings(data))
+    head = " / ".join(f"{n:,}" for n in sizes)
+    lines = [f"Fewest training strings ({_span(data_strings(data))}) meeting the criterion at {head} units (a seed mean "
+             "is compared with the criterion before rounding: a 0.950 in the tables can be below 0.95):"]
+    for how in WORDS:
+        said = []
+        for rung in RUNGS:
+            got, left = trend(data, rung)
+            if got == how:
+                path = " / ".join(to_criterion_cell(to_criterion(data, rung, n), short=True) for n in sizes)
+                gone = f"; {', '.join(f'{n:,}' for n in left)} units not counted, a run there failed" if left else ""
+                said.append(f"**{RUNGS[rung][0]}** ({path}{gone})")
+        if said:
+            label = f"never met with up to {most:,} strings at any of these sizes" if how == "never" else WORDS[how]
+            lines.append(f"- {label}: " + "; ".join(said))
+    return "\n".join(lines)
+
+
+def strings_or_units(data: dict, rung: str, size: int):
+    """The most strings at `size` units against STRINGS strings at the size axis' next size:
+    (winner 'strings' / 'units' / 'level', mean with more strings, mean with more units, next size);
+    None where a point is missing or there is no next size."""
+    pts, hb = size_points(data, rung), RUNGS[rung][4]
+    up = min((m for m in pts if m > size), default=None)
+    more = data_points(data, rung, size).get(max(data_strings(data)))
+    if up is None or more is None:
+        return None
+    a, b = float(np.mean(more)), float(np.mean(pts[up]))
+    return ("level" if not differs(more, pts[up]) else "strings" if (a > b) == hb else "units"), a, b, up
+
+
+def strings_or_units_table(data: dict) -> str:
+    """Per rung and data-axis size: which of the most strings or the next size helps more."""
+    most, sizes, gone = max(data_strings(data)), data_sizes(data), missing(data)
+    rows = []
+    for rung in RUNGS:
+        row = [RUNGS[rung][0]]
+        for n in sizes:
+            got = strings_or_units(data, rung, n)
+            row.append(f"{got[0]} ({got[1]:.3f} vs {got[2]:.3f})" if got else
+                       "missing (run failed)" if (rung, n, most) in gone else "")
+        rows.append(row)
+    ups = {n: min((m for r in RUNGS for m in size_points(data, r) if m > n), default=None) for n in sizes}
+    return _table(["rung"] + [f"{n:,} units: {most:,} strings or {ups[n]:,} units" if ups[n] else f"{n:,} units"
+                              for n in sizes], rows)
+
+
+def strings_or_units_summary(data: dict) -> str:
+    """Per data-axis size, on how many rungs the most strings or the next size helps more."""
+    most, parts = max(data_strings(data)), []
+    for n in data_sizes(data):
+        got = [g for g in (strings_or_units(data, r, n) for r in RUNGS) if g]
+        if got:
+            count = {w: sum(g[0] == w for g in got) for w in ("strings", "units", "level")}
+            parts.append(f"at {n:,} units (against {got[0][3]:,}) more strings win on {count['strings']}, more units on "
+                         f"{count['units']}, level on {count['level']} of {len(got)} rungs")
+    return (f"{most // STRINGS} times the strings or the next size up? Each cell: the rung's seed mean with {most:,} "
+            f"strings at that size, then with {STRINGS:,} strings at the size axis' next size; the better one named, "
+            "level when the means are within 0.01 or two standard errors of each other. By size: "
+            + "; ".join(parts) + ".")
 
 
 def data_table(data: dict) -> str:
-    """Per rung: the metric against the number of training strings at DATA_SIZE units, and the best
-    n-gram (order chosen per cell) on the same strings."""
-    keys = sorted({k for rung in RUNGS for k in data_points(data, rung)})
+    """Per rung: the metric against the number of training strings at each size of the data axis, and
+    the best n-gram (order chosen per cell) on the same strings; a failed point says so."""
+    keys, sizes, gone = data_strings(data), data_sizes(data), missing(data)
     rows = []
     for rung in RUNGS:
-        pts, hb = data_points(data, rung), RUNGS[rung][4]
+        hb = RUNGS[rung][4]
+        for i, n in enumerate(sizes):
+            pts = data_points(data, rung, n)
+            rows.append([RUNGS[rung][0] if i == 0 else "", f"rate, {n:,} units"]
+                        + [_ms(pts[k]) if k in pts else "missing (run failed)" if (rung, n, k) in gone else "" for k in keys])
         grams = {name: c for name, c in baseline_curves(data, rung).items() if "gram" in name}
-        rows.append([RUNGS[rung][0], f"rate, {DATA_SIZE:,} units"] + [_ms(pts[k]) if k in pts else "" for k in keys])
         if grams:
             cells = []
             for k in keys:
@@ -206,6 +351,19 @@ def data_table(data: dict) -> str:
                 cells.append(f"{got[pick]:.3f} ({pick})" if pick else "")
             rows.append(["", "best n-gram"] + cells)
     return _table(["rung", "predictor"] + [f"{k:,} strings" for k in keys], rows)
+
+
+def missing_note(data: dict) -> str:
+    """The points that ran and failed, each with its error: shown as missing, not dropped."""
+    gone = missing(data)
+    if not gone:
+        return "Every point of these sweeps finished."
+    lines = [f"Missing: {len(gone)} point{'s' if len(gone) > 1 else ''} whose run failed (status `failed` in results.csv, "
+             "no metrics). The tables mark them and the statements above leave them out; re-running their sweep runs "
+             "only the points not done, and `collect` then brings them in."]
+    for (rung, n, k), err in sorted(gone.items(), key=lambda kv: (kv[0][1], kv[0][2], list(RUNGS).index(kv[0][0]))):
+        lines.append(f"- {RUNGS[rung][0]}, {n:,} units, {k:,} strings: `{err}`")
+    return "\n".join(lines)
 
 
 def strict_table(data: dict) -> str:
@@ -267,29 +425,38 @@ def cka_table(data: dict) -> str:
 
 
 def full_grid_estimate(data: dict, sizes=(16, 64, 256, 1024, 4096, 16384, 65536),
-                       strings=(50, 200, 1000, 5000)) -> tuple[float, float]:
-    """(hours on one worker, hours of the slowest point) of the full grid, from measured walls:
-    each rung's wall at 1,000 strings per size (an unmeasured size: the largest measured one's x
-    size ratio, the cost of a step being linear in N there), times the data axis' cost relative to
-    1,000 strings as measured at DATA_SIZE units (mean over rungs)."""
+                       strings=(50, 200, 1000, 5000)) -> tuple[float, float, tuple[int, int]]:
+    """(hours on one worker, hours of the slowest point, that point's (size, strings)) of the full
+    grid, from measured walls: a point's own wall where it ran (done); else its rung's wall at
+    1,000 strings and its size (an unmeasured size: the largest measured one's x size ratio, the
+    cost of a step being linear in N there) times the data axis' cost relative to 1,000 strings,
+    measured at the largest data-axis size not above it (the smallest, below them; mean over rungs)."""
     walls: dict = {}
-    for name in ("size", "large"):
+    for name in RATE_SWEEPS:
         for r in data[name]["results"]:
-            walls.setdefault(r["base"], {})[int(r["cortex.n_units"])] = _num(r["wall_time_s"])
-    ratio = {STRINGS: 1.0}
-    for s in strings:
-        got = [_num(r["wall_time_s"]) / walls[r["base"]][DATA_SIZE] for r in data["data"]["results"]
-               if int(r["phases.train.strings"]) == s and DATA_SIZE in walls.get(r["base"], {})]
-        ratio.setdefault(s, float(np.mean(got)) if got else (s + 200) / (STRINGS + 200))
-    total, slowest = 0.0, 0.0
-    for w in walls.values():
-        top = max(w)
+            walls[(r["base"], int(r["cortex.n_units"]), int(r.get("phases.train.strings") or STRINGS))] = _num(r["wall_time_s"])
+    at_strings = {(b, n): w for (b, n, s), w in walls.items() if s == STRINGS}
+    ratio: dict = {}
+    for d in data_sizes(data) or [DATA_SIZE]:
+        for s in strings:
+            got = [w / at_strings[(b, d)] for (b, n, k), w in walls.items() if n == d and k == s and (b, d) in at_strings]
+            ratio[(d, s)] = float(np.mean(got)) if got else (s + 200) / (STRINGS + 200)
+    total, slowest, where = 0.0, 0.0, None
+    for rung in RUNGS:
+        measured = {n: w for (b, n), w in at_strings.items() if b == rung}
+        if not measured:
+            continue
+        top = max(measured)
         for n in sizes:
-            at = w.get(n, w[top] * n / top if n > top else np.nan)
-            if not np.isnan(at):
-                total += at * sum(ratio[s] for s in strings)
-                slowest = max(slowest, at * ratio[max(strings)])
-    return total / 3600, slowest / 3600
+            base = measured.get(n, measured[top] * n / top if n > top else np.nan)
+            ref = max((d for d, _ in ratio if d <= n), default=min(d for d, _ in ratio))
+            for s in strings:
+                w = walls.get((rung, n, s), base * ratio[(ref, s)])
+                if not np.isnan(w):
+                    total += w
+                    if w > slowest:
+                        slowest, where = w, (n, s)
+    return total / 3600, slowest / 3600, where
 
 
 def wall_table(data: dict) -> str:
@@ -299,14 +466,15 @@ def wall_table(data: dict) -> str:
         w = [_num(r["wall_time_s"]) for r in data[name]["results"]]
         if w:
             rows.append([name, len(w), f"{sum(w) / 60:.1f}", f"{max(w):.0f}"])
-    one, slowest = full_grid_estimate(data)
+    one, slowest, (n, s) = full_grid_estimate(data)
     quick = sum(_num(r["wall_time_s"]) for r in data["size"]["results"] if int(r["cortex.n_units"]) in (16, 256))
     return (_table(["sweep", "runs", "wall min (sum of runs)", "longest run s"], rows)
-            + f"\n\nMeasured with one worker on 2 cores shared with two other jobs (load average up to 18): upper bounds. "
-            f"The full grid (`cortex_scaling.yaml`, 196 runs), extrapolated from these points: about {one:.0f} h on one "
+            + f"\n\nMeasured with one worker on 2 cores shared with other jobs (load average up to 18): upper bounds; "
+            f"failed runs are not counted. The full grid (`cortex_scaling.yaml`, 196 runs), from these points (measured "
+            f"where run, extrapolated elsewhere): about {one:.0f} h on one "
             f"worker, {one / 2:.0f} h with `--workers 2` on 2 cores; on Slurm (`--engine slurm`, one point per job, "
             f"1 core / 8 GB / 6 h each) the 196 jobs run side by side and the wall is the slowest point's, the "
-            f"65,536-unit, 5,000-string one: about {slowest:.1f} h. The quick look (`cortex_scaling_quick.yaml`, the 16- and "
+            f"{n:,}-unit, {s:,}-string one: about {slowest:.1f} h. The quick look (`cortex_scaling_quick.yaml`, the 16- and "
             f"256-unit points of the size sweep) took {quick:.0f} s of runs here.")
 
 
@@ -326,14 +494,14 @@ def verdict(data: dict, rung: str) -> str:
     a, b = pts[sizes[-2]], pts[sizes[-1]]
     noise = max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.01)
     if gain < 0.01 or best == sizes[0]:
-        trend = f"does not improve with size: best at {best:,} units ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
+        shape = f"does not improve with size: best at {best:,} units ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
     elif late < -noise:
-        trend = f"improves up to {best:,} units ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
+        shape = f"improves up to {best:,} units ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
     elif late < noise:
-        trend = f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} units, {means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})"
+        shape = f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} units, {means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})"
     else:
-        trend = f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} units)"
-    parts = [trend]
+        shape = f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} units)"
+    parts = [shape]
     base = baseline_means(data, rung)
     grams = {k: v for k, v in base.items() if "gram" in k}
     if grams:
@@ -347,12 +515,14 @@ def verdict(data: dict, rung: str) -> str:
     c = chance(data, rung)
     if hb and not np.isnan(c) and means[best] - c < 0.05:
         parts.append(f"at chance level ({c:.3f})")
-    dp = data_points(data, rung)
-    if len(dp) > 1:
-        lo, hi = min(dp), max(dp)
-        parts.append(f"more strings at {DATA_SIZE:,} units: {np.mean(dp[lo]):.3f} with {lo:,}, {np.mean(dp[hi]):.3f} with {hi:,}")
     met = first_meeting(pts, crit, hb)
     parts.append(f"criterion {'>=' if hb else '<='} {crit} " + (f"first met at {met:,} units" if met else "never met within the range"))
+    sizes_d = data_sizes(data)
+    if sizes_d:
+        how, _ = trend(data, rung)
+        parts.append(f"fewest strings meeting it at {' / '.join(f'{n:,}' for n in sizes_d)} units: "
+                     + " / ".join(to_criterion_cell(to_criterion(data, rung, n), short=True) for n in sizes_d)
+                     + f" ({WORDS[how]})")
     return f"- **{label}** (`{phase}.{metric}`): " + "; ".join(parts) + "."
 
 
@@ -364,11 +534,15 @@ def render(data: dict) -> str:
                     + "; the rate cortex: " + ", ".join(f"{np.mean(v):.3f} at {n:,}" for n, v in sorted(size_points(data, "embedded_reber.yaml").items()))
                     + " units."
                     if spiking else "- **spiking cortex**: not measured.")
-    out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings)", "",
+    out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings unless said)", "",
            *[verdict(data, r) for r in RUNGS], spiking_line, "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            "#### Fits and criteria", "", fit_table(data), "",
-           f"#### Training strings at {DATA_SIZE:,} units (mean +- s.d. over seeds)", "", data_table(data), "",
+           "#### The data axis at every size: training strings to criterion", "", criterion_summary(data), "",
+           criterion_table(data), "", "#### More strings or more units", "", strings_or_units_summary(data), "",
+           strings_or_units_table(data), "",
+           "#### Training strings by size (mean +- s.d. over seeds; n-grams on the same strings)", "", data_table(data), "",
+           missing_note(data), "",
            "#### Embedded Reber: the strict criterion of the 1997 LSTM paper", "", strict_table(data), "",
            "#### Probes: latent variables decoded from 64 recorded units (16 at 16 units), the in-range `test` phase (chance in brackets)", "",
            probe_table(data), "", "#### Representational similarity (linear CKA)", "", cka_table(data), "",
