@@ -9,9 +9,11 @@ numpy-heavy backends or Brian2.
 
 Two ways to drive a cortex:
 
-* ``run_sequence(inputs, active)``: open loop. The input is known ahead (grammar streams). After each
-  input symbol the cortex predicts the next one; while plastic it learns online from its own
-  prediction error (the next input is the teacher). No per-step callback.
+* ``run_sequence(inputs, active, plasticity=None)``: open loop. The input is known ahead (grammar
+  streams). After each input symbol the cortex predicts the next one; while plastic it learns
+  online from its own prediction error (the next input is the teacher), each step's learning
+  weighted by an optional per-step plasticity factor (the subcortex's voice gate). No per-step
+  callback.
 * ``run(steps, exchange)``: closed loop. The cortex owns the clock and calls ``exchange`` once per
   environment step with its output; ``exchange`` returns the next input and the modulators
   (dopamine, supervisory errors) that the subcortex computed.
@@ -111,6 +113,8 @@ class Cortex(Protocol):
     trace_info: dict[str, tuple[str, str]]
     #: True where the target simulates the whole open-loop input at once (see :meth:`simulate_ahead`)
     wants_input_ahead: bool
+    #: True where ``run_sequence`` takes a per-step ``plasticity`` factor (its params class says so)
+    step_plasticity: bool
 
     def reset(self, seeds: Sequence[int]) -> None:
         """(Re)build all state from one seed per replica."""
@@ -118,9 +122,18 @@ class Cortex(Protocol):
     def set_plasticity(self, on: bool) -> None:
         """Switch all learning (recurrent, readouts, assessors, actor/critic) on or off."""
 
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
         """Open loop: feed (K, T) int symbols; ``active`` (K, T) False marks padding steps at which
-        a replica's state and weights must not change. Continues from the previous call's state."""
+        a replica's state and weights must not change. Continues from the previous call's state.
+
+        ``plasticity`` (K, T) in [0, 1], only where ``step_plasticity``: the weight of the learning
+        done at step t, i.e. of the pair (features of the replica's previous active step, input
+        t), which is learned when input t arrives. 0: no weight change at that step, while the
+        state evolves as usual (unlike padding); 1: the normal update (bit for bit as without the
+        factor); in between a weighted update (RLS: a sample weight; delta rule and e-prop: the
+        step scaled; n-gram: a fractional count). None: 1 everywhere. Plasticity switched off
+        (``set_plasticity(False)``) overrides it."""
 
     def run(self, steps: int, exchange: ExchangeFn, first_inputs: np.ndarray) -> None:
         """Closed loop for ``steps`` environment steps, calling ``exchange`` once per step."""
@@ -159,6 +172,25 @@ class CortexBase:
     def simulate_ahead(self, phases) -> dict:
         """Only targets that simulate ahead (``wants_input_ahead``) implement this."""
         raise NotImplementedError(f"{type(self).__name__} runs step by step; it does not simulate ahead")
+
+    @property
+    def step_plasticity(self) -> bool:
+        """Whether ``run_sequence`` takes a per-step plasticity factor: its params class declares it."""
+        return bool(type(self.params).step_plasticity)
+
+    def sequence_plasticity(self, plasticity, shape: tuple[int, int]) -> np.ndarray | None:
+        """``run_sequence``'s ``plasticity`` as a float (K, T) array in [0, 1] (None stays None).
+        Raises ValueError where the model does not take one or it is out of shape or range."""
+        if plasticity is None:
+            return None
+        if not self.step_plasticity:
+            raise ValueError(f"{type(self).__name__} does not take a per-step plasticity factor")
+        plasticity = np.asarray(plasticity, float)
+        if plasticity.shape != tuple(shape):
+            raise ValueError(f"plasticity must be {tuple(shape)} like the inputs; got {plasticity.shape}")
+        if not ((plasticity >= 0) & (plasticity <= 1)).all():
+            raise ValueError("plasticity factors must lie in [0, 1]")
+        return plasticity
 
     def sequence_inputs(self, inputs, active=None) -> tuple[np.ndarray, np.ndarray]:
         """``run_sequence``'s arguments as arrays: (K, T) symbols and the (K, T) bool mask of real

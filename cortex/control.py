@@ -9,7 +9,7 @@ is the shared one of ``cortex.learning``; this module only makes the features [x
 """
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import ClassVar, Literal, Sequence
 
 import numpy as np
 from pydantic import Field
@@ -31,6 +31,8 @@ class ControlParams(CortexParams):
     block_steps: int = Field(64, ge=1, le=4096, description="steps per readout learning block")
     dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision of the readout")
     heads: HeadsParams = Field(HeadsParams(), description="thought assessors, critic and actor (closed-loop tasks only)")
+
+    step_plasticity: ClassVar[bool] = True  # the shared online predictor weighs its rows
 
 
 class ControlCortex(LearnsOnline, CortexBase):
@@ -71,13 +73,16 @@ class ControlCortex(LearnsOnline, CortexBase):
     def _features(self, x: np.ndarray) -> np.ndarray:
         return np.concatenate([np.asarray(x, self.dtype), np.ones(x.shape[:-1] + (1,), self.dtype)], axis=-1)
 
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
-        """Open loop on (K, T) int symbols: the readout predicts the next symbol from this one."""
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
+        """Open loop on (K, T) int symbols: the readout predicts the next symbol from this one
+        (``plasticity``: per-step learning weights, see ``Cortex.run_sequence``)."""
         self._ready()
         inputs, active = self.sequence_inputs(inputs, active)
+        plasticity = self.sequence_plasticity(plasticity, inputs.shape)
         feats = self._features(one_hot(inputs, self.n_inputs, self.dtype))
         probs = self.predictor.run(inputs, active, self._plastic, self._step, self.params.block_steps,
-                                   lambda s, e: feats[:, s:e])
+                                   lambda s, e: feats[:, s:e], plasticity)
         self._step += inputs.shape[1]
         return SequenceOutput(probs=probs, activity=np.zeros(inputs.shape + (0,), self.dtype))
 

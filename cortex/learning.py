@@ -5,7 +5,11 @@ features f_t predict x_{t+1}; when x_{t+1} arrives (the next active step of that
 (f_t, x_{t+1}) is learned. Open loop, a chunk of T steps is learned in blocks of ``block_steps``
 rows (matrix-matrix products, see ``cortex.readout``); each replica's last active row waits as the
 *pending* row until the next call brings its target; padding steps (``active`` False) are learned
-never, and report the prediction of the replica's last active step.
+never, and report the prediction of the replica's last active step. An optional per-step
+plasticity factor (K, T) weighs each pair by the factor of the step its target arrives at (the
+readout's sample weights; 0: the pair changes nothing, yet is predicted with the current weights);
+a block whose learned pairs all have factor 1 takes the unweighted path, so a factor of 1
+everywhere is bit for bit the run without one.
 
 ``ClosedLoopLearner``: one closed-loop run's per-step learning. The plasticity gate of a step is
 the subcortex's per-replica flag AND the replica still running AND the cortex plastic; it gates the
@@ -42,6 +46,15 @@ def next_active(active: np.ndarray) -> np.ndarray:
 def last_active(active: np.ndarray) -> np.ndarray:
     """(K, T) index of the last active step at or before t, or -1 where there is none."""
     return np.maximum.accumulate(np.where(active, np.arange(active.shape[1]), -1), axis=1)
+
+
+def pair_weights(known: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """The readout's row weights for pairs ``known`` (bool) whose targets' plasticity is ``factor``:
+    ``known`` itself where every known pair's factor is 1 (the unweighted path, bit for bit),
+    else the float weights (0 off the known pairs)."""
+    if (factor[known] == 1.0).all():
+        return known
+    return np.where(known, factor, 0.0)
 
 
 def check_finite(values: np.ndarray, step0: int, where: str = "readout prediction") -> None:
@@ -82,7 +95,8 @@ class OnlinePredictor:
     def learn_block(self, feats: np.ndarray, targets: np.ndarray, known: np.ndarray, step0: int,
                     j0: int = 0) -> np.ndarray:
         """Learn the rows (feature t, next input) of one block starting at step ``step0``; returns
-        the a-priori predictions. ``j0``: the block's first row in the model's buffers (on_learn)."""
+        the a-priori predictions. ``j0``: the block's first row in the model's buffers (on_learn).
+        ``known``: (K, B) bool, or float weights in [0, 1] (the readout's and on_learn's)."""
         try:
             raw = self.readout.learn(feats, targets, known)
         except NumericalError as err:  # row j is learned when its target arrives: step j + 1
@@ -92,16 +106,18 @@ class OnlinePredictor:
         return raw
 
     def run(self, inputs: np.ndarray, active: np.ndarray, learn: bool, step0: int, block_steps: int,
-            features: Callable[[int, int], np.ndarray]) -> np.ndarray:
+            features: Callable[[int, int], np.ndarray], plasticity: np.ndarray | None = None) -> np.ndarray:
         """Predict (and, if ``learn``, learn) a chunk of (K, T) int symbols, block by block.
 
         ``features(s, e)`` advances the model over steps s..e-1 and returns their (K, e - s, F)
-        features; ``step0`` is the chunk's first step. Returns (K, T, n_inputs) distributions.
+        features; ``step0`` is the chunk's first step; ``plasticity`` (K, T) in [0, 1] or None:
+        the weight of the pair whose target arrives at each step (module docstring). Returns
+        (K, T, n_inputs) distributions.
         """
         k, t_len = inputs.shape
         kk = np.arange(k)[:, None]
         if learn:
-            self._learn_pending(inputs, active, step0)
+            self._learn_pending(inputs, active, step0, plasticity)
         nxt = next_active(active)
         probs = np.empty((k, t_len, self.n_inputs), self.dtype)
         for s in range(0, t_len, block_steps):
@@ -109,9 +125,11 @@ class OnlinePredictor:
             on = active[:, s:e]
             feats = features(s, e)
             known = on & (nxt[:, s:e] < t_len) if learn else np.zeros_like(on)
-            if known.any():
-                targets = one_hot(inputs[kk, np.minimum(nxt[:, s:e], t_len - 1)], self.n_inputs, self.dtype)
-                raw = self.learn_block(feats, targets, known, step0 + s, 0)
+            at = np.minimum(nxt[:, s:e], t_len - 1)  # where each row's target arrives
+            weights = known if plasticity is None else pair_weights(known, plasticity[kk, at])
+            if weights.any():
+                targets = one_hot(inputs[kk, at], self.n_inputs, self.dtype)
+                raw = self.learn_block(feats, targets, weights, step0 + s, 0)
                 hold = on & ~known  # last active row of a replica: predicted with the newest weights
                 if hold.any():
                     raw = np.where(hold[..., None], self.readout.predict(feats), raw)
@@ -128,15 +146,19 @@ class OnlinePredictor:
         self.last_probs = probs[:, -1].copy()
         return probs
 
-    def _learn_pending(self, inputs: np.ndarray, active: np.ndarray, step0: int) -> None:
+    def _learn_pending(self, inputs: np.ndarray, active: np.ndarray, step0: int,
+                       plasticity: np.ndarray | None = None) -> None:
         """Learn the last row of the previous call, whose target is this call's first input."""
         ok = self.pending_ok & active.any(axis=1)
         if not ok.any():
             return
         first = np.argmax(active, axis=1)
-        target = one_hot(inputs[np.arange(len(inputs)), first], self.n_inputs, self.dtype)
+        rows = np.arange(len(inputs))
+        target = one_hot(inputs[rows, first], self.n_inputs, self.dtype)
+        weights = ok[:, None] if plasticity is None else pair_weights(ok[:, None], plasticity[rows, first][:, None])
         try:
-            self.readout.learn(self.pending[:, None], target[:, None], ok[:, None])
+            if weights.any():
+                self.readout.learn(self.pending[:, None], target[:, None], weights)
         except NumericalError as err:
             raise NumericalError(step0 + int(first[ok].min()), err.where, err.replicas) from None
         self.pending_ok &= ~ok

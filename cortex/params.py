@@ -5,6 +5,8 @@ names are the YAML keys. Unknown keys are errors.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -20,6 +22,10 @@ class CortexParams(Params):
     backend: str = Field(description="'rate' (numpy) or 'spiking' (Brian2)")
     model: str = Field(description="model name within the backend, e.g. 'reservoir'")
     n_units: int = Field(ge=4, le=65536, description="number of recurrent units (excitatory + inhibitory for spiking)")
+
+    #: whether the model's ``run_sequence`` takes a per-step plasticity factor (``Cortex``:
+    #: ``step_plasticity``); declared on the params so that validation needs no implementation
+    step_plasticity: ClassVar[bool] = False
 
 
 class HeadsParams(Params):

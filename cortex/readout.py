@@ -117,14 +117,18 @@ class RLSReadout:
     def learn(self, features: np.ndarray, targets: np.ndarray, active: np.ndarray) -> np.ndarray:
         """Learn B consecutive rows per replica, in order; rows with ``active`` False change nothing.
 
-        features (K, B, F), targets (K, B, n_out), active (K, B) bool. Returns the a-priori
-        predictions (K, B, n_out): each active row predicted with the weights learned from the rows
-        before it (exactly as sequential RLS); inactive rows with the block-start weights.
+        features (K, B, F), targets (K, B, n_out), active (K, B) bool, or float sample weights
+        w in [0, 1] (weighted least squares: row x with weight w is the row sqrt(w) x with
+        target sqrt(w) y, so its gain is w P x / (lambda + w x'P x); w = 0 changes nothing).
+        Returns the a-priori predictions (K, B, n_out): each active row predicted with the weights
+        learned from the rows before it (exactly as sequential RLS); with bool ``active``, inactive
+        rows with the block-start weights; with weights, every row (weight 0 included) a priori.
         Raises NumericalError(row, WEIGHTS, replicas) at the first row that produces a non-finite value.
         """
         features = np.asarray(features, dtype=self.dtype)  # BLAS below works in place: one dtype
         targets = np.asarray(targets, dtype=self.dtype)
-        active = np.asarray(active, dtype=bool)
+        active = np.asarray(active)
+        active = active.astype(self.dtype) if active.dtype.kind == "f" else active.astype(bool)
         rows = max(8, features.shape[-1] // 4)
         if features.shape[1] > rows:  # keep the B x B work (Cholesky, inverse) small next to F^2 B
             parts = []
@@ -162,7 +166,9 @@ class RLSReadout:
         """One block update, kept only if ``commit``; returns None if anything is non-finite."""
         lam = self.params.rls_forget
         base = self.predict(features)
-        mask = active[..., None].astype(self.dtype)
+        weighted = active.dtype != bool
+        mask = (np.sqrt(active) if weighted else active.astype(self.dtype))[..., None]
+        learned = active > 0 if weighted else active
         X = features * mask
         resid = (targets - base) * mask
         n_rows = features.shape[1]
@@ -171,8 +177,12 @@ class RLSReadout:
             G = np.empty_like(X)
             for k in range(len(X)):  # G = X P; P[k].T is P's Fortran view, its upper part valid
                 symm(1.0, self.P[k].T, X[k].T, beta=0.0, c=G[k].T, side=0, lower=0, overwrite_c=1)
-            S = np.matmul(G, X.transpose(0, 2, 1))
-            count = np.cumsum(active, axis=1)
+            if weighted:  # U[i, j] = x'_i P x_j against the unscaled rows: S from it, and the predictions
+                U = np.matmul(G, features.transpose(0, 2, 1))
+                S = U * mask[..., 0][:, None, :]
+            else:
+                S = np.matmul(G, X.transpose(0, 2, 1))
+            count = np.cumsum(learned, axis=1)
             idx = np.arange(n_rows)
             S[:, idx, idx] += lam ** count if lam < 1 else 1.0
             if not np.isfinite(S.sum()):
@@ -192,8 +202,13 @@ class RLSReadout:
             self.weights += np.matmul(H.transpose(0, 2, 1), Z)
             for k in range(len(H)):  # P -= H^T H in place, lower triangle only
                 syrk(-1.0, H[k].T, beta=1.0, c=self.P[k].T, trans=0, lower=0, overwrite_c=1)
+            if weighted:  # row j a priori: base_j + sum_{i<j} (x_j . H_i) Z_i, with x_j . H_i = (C^-1 U)[i, j]
+                M = np.triu(np.matmul(Ci, U), 1)
+                prior = base + np.matmul(M.transpose(0, 2, 1), Z)
         if lam < 1:
             self.P /= (lam ** count[:, -1])[:, None, None]
+        if weighted:
+            return prior
         return np.where(active[..., None], targets - innovation, base)
 
 
@@ -224,7 +239,8 @@ class DeltaReadout:
         return _floor(raw, self.params.prob_floor)
 
     def learn(self, features: np.ndarray, targets: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Learn a block: features (K, B, F), targets (K, B, n_out), active (K, B) bool.
+        """Learn a block: features (K, B, F), targets (K, B, n_out), active (K, B) bool or float
+        weights in [0, 1] (each row's step scaled by its weight).
 
         Returns the predictions made with the block-start weights (K, B, n_out).
         Raises NumericalError(row, WEIGHTS, replicas) if the update is non-finite (row = first bad row).

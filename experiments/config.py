@@ -121,12 +121,22 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
     subcortex = None
     family = getattr(world_cls, "family", None)
     if "subcortex" in raw:
-        if family is not None and family != "closed_loop":
+        if family == "sequence":  # innate teaching signals only (the voice gate)
+            subcortex = _model(_subcortex_params("sequence"), _mapping(raw["subcortex"], ("subcortex",), problems),
+                               ("subcortex",), problems)
+            _voice_gate_fits(subcortex, cortex, problems)
+        elif family is not None and family != "closed_loop":
             problems.add(("subcortex",), f"not used by {family} worlds (world.kind: {world.kind if world else '?'}); remove it")
         elif family == "closed_loop":
+            if isinstance(raw["subcortex"], dict) and "voice_gate" in raw["subcortex"]:
+                problems.add(("subcortex", "voice_gate"), "only for sequence (grammar) worlds, whose strings have a voice; "
+                             f"world.kind '{world.kind if world else '?'}' is a closed-loop world")
+                raw = {**raw, "subcortex": {k: v for k, v in raw["subcortex"].items() if k != "voice_gate"}}
             subcortex = _model(_subcortex_params(), _mapping(raw["subcortex"], ("subcortex",), problems), ("subcortex",), problems)
     elif family == "closed_loop":
         subcortex = _subcortex_params()()
+    if family == "sequence" and world is not None:
+        _distractors_fit(world_cls, world, problems)
 
     phases = _phases(raw.get("phases"), world, world_cls, problems)
     if cortex is not None and header is not None:  # refuse now what the kernel would kill an hour in
@@ -141,10 +151,32 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
                           recording=recording, source=problems.source)
 
 
-def _subcortex_params():
-    from subcortex.params import SubcortexParams
+def _subcortex_params(family: str = "closed_loop"):
+    from subcortex.params import SequenceSubcortexParams, SubcortexParams
 
-    return SubcortexParams
+    return SequenceSubcortexParams if family == "sequence" else SubcortexParams
+
+
+def _voice_gate_fits(subcortex, cortex, problems: Problems) -> None:
+    """A voice gate needs a cortex whose ``run_sequence`` takes a per-step plasticity factor."""
+    gate = subcortex.voice_gate if subcortex is not None else None
+    if gate is None or not gate.enabled or cortex is None or cortex.step_plasticity:
+        return
+    from cortex import model_registry
+
+    able = ", ".join(f"{b} {m}" for (b, m), (params, _) in sorted(model_registry().items()) if params.step_plasticity)
+    problems.add(("subcortex", "voice_gate"), f"not supported by cortex.backend {cortex.backend}, model {cortex.model}: "
+                 f"its learning cannot be gated step by step (supported: {able}); remove the block or set "
+                 "subcortex.voice_gate.enabled: false")
+
+
+def _distractors_fit(world_cls, world: WorldSpec, problems: Problems) -> None:
+    """Distractor strings end with the grammar's end symbol: refuse them where it has none."""
+    for name, params in (("base", world.params), *world.variants.items()):
+        inherited = name != "base" and "distractors" not in world.variant_overrides[name]
+        if params.distractors > 0 and not inherited and world_cls.cls(params).end_symbol is None:
+            path = ("world", "distractors") if name == "base" else ("world", "variants", name, "distractors")
+            problems.add(path, f"world.kind '{world.kind}' has no single end symbol here, which distractor strings end with; use 0")
 
 
 def _world(world_cls, kind: str, world_raw: dict, problems: Problems) -> WorldSpec | None:

@@ -89,6 +89,12 @@ def render() -> str:
                 doc = (funcs[name].__doc__ or "").strip().split("\n")[0]
                 out += [f"#### `subcortex.{kind}s[]`: `{kind}: {name}`", "", doc, "", *head,
                         *table(model, f"subcortex.{kind}s[]", skip=(kind,)), ""]
+        from subcortex.params import SequenceSubcortexParams, VoiceGateParams
+
+        doc = " ".join((SequenceSubcortexParams.__doc__ or "").split())
+        out += ["### Subcortex of sequence worlds: `subcortex.voice_gate`", "",
+                f"{doc} Without the block (or with `voice_gate: null`), nothing is gated.", "",
+                *head, *table(VoiceGateParams, "subcortex.voice_gate"), ""]
     return "\n".join(out)
 
 

@@ -99,7 +99,10 @@ SEQUENCE = {
     "surprisal": Trace("nats", "-log p(next symbol)"),
     "group": Trace("1", "long-range group of the next symbol (-1: none)"),
     "depth": Trace("1", "counter / stack / embedding depth"),
-    "state": Trace("1", "grammar state after the input symbol (the generator's own state id; -1: padding)"),
+    "state": Trace("1", "grammar state after the input symbol (the generator's own state id; -1: padding; "
+                        "-2: a distractor's symbol)"),
+    "voice": Trace("1", "source of the input symbol's string: 1 the grammar's own (conspecific), 0 a distractor, "
+                        "-1 padding; only in phases whose world has distractors"),
     "activity": ACTIVITY,
     "pred": Trace("1", "predicted next-symbol distribution", "prefix"),
     "optimal": Trace("1", "exact next-symbol distribution", "prefix"),

@@ -118,3 +118,18 @@ class SubcortexParams(SubParams):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+class VoiceGateParams(SubParams):
+    """The voice gate (subcortex/voice.py): a sensor of conspecific voice that gates cortical plasticity."""
+
+    enabled: bool = Field(True, description="false: no gating, plasticity 1 at every step (the ungated arm of a comparison, one key away)")
+    plasticity_conspecific: float = Field(1.0, ge=0, le=1, description="plasticity factor while the input comes from the grammar's own strings (voice 1)")
+    plasticity_other: float = Field(0.0, ge=0, le=1, description="plasticity factor while it comes from a distractor (voice 0; world.distractors); 0: nothing is learned then")
+
+
+class SequenceSubcortexParams(SubParams):
+    """The subcortex of sequence (grammar) worlds: no reward or drives, only the voice gate
+    (subcortex/voice.py), which sets the cortex's plasticity step by step."""
+
+    voice_gate: VoiceGateParams | None = Field(None, description="the voice gate (a mapping of the keys below); null: no gating")

@@ -54,6 +54,8 @@ SMALL: dict[str, list[str]] = {
     "universals/harmony_head_last": ["cortex.n_units=32", *_SEQ],
     "universals/disharmony_pp_last": ["cortex.n_units=32", *_SEQ],
     "universals/disharmony_pp_first": ["cortex.n_units=32", *_SEQ],
+    "universals/voice_embedded_reber": ["cortex.n_units=32", *_SEQ],
+    "universals/voice_agreement": ["cortex.n_units=32", *_SEQ, "phases.test_long.strings=20"],
     "steering/izhikevich2007": ["phases.train.duration_s=5"],
 }
 

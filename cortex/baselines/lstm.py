@@ -229,11 +229,14 @@ class LstmCortex(CortexBase):
             if self.params.regime == "converge":
                 net.converge()
 
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
-        """Open loop on (K, T) int symbols; padding steps (``active`` False) are skipped."""
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
+        """Open loop on (K, T) int symbols; padding steps (``active`` False) are skipped. No
+        per-step ``plasticity`` (ValueError): its segments would have to carry weights."""
         if self.nets is None:
             raise RuntimeError("call reset(seeds) before running the cortex")
         inputs, active = self.sequence_inputs(np.asarray(inputs, np.int64), active)
+        self.sequence_plasticity(plasticity, inputs.shape)
         K, T = inputs.shape
         probs = np.full((K, T, self.n_inputs), 1.0 / self.n_inputs)
         activity = np.zeros((K, T, self.sample_units), np.float32)

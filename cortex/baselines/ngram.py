@@ -56,11 +56,15 @@ class NgramCortex(CortexBase):
         if not on and self.counts is not None:
             self.pending[:] = False
 
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
-        """Open loop on (K, T) int symbols: after each symbol, the distribution of the next one."""
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
+        """Open loop on (K, T) int symbols: after each symbol, the distribution of the next one.
+        ``plasticity`` (K, T) in [0, 1]: the count each pair adds, by the step its symbol arrives at
+        (1 without it; 0: not counted)."""
         if self.counts is None:
             raise RuntimeError("call reset(seeds) before running the cortex")
         inputs, active = self.sequence_inputs(np.asarray(inputs, np.int64), active)
+        plasticity = self.sequence_plasticity(plasticity, inputs.shape)
         K, T = inputs.shape
         probs = np.full((K, T, self.n_inputs), 1.0 / self.n_inputs)
         rows = np.arange(K)
@@ -69,8 +73,9 @@ class NgramCortex(CortexBase):
         for t in range(T):
             on, x = active[:, t], inputs[:, t]
             learn = on & self.pending if self._plastic else np.zeros(K, bool)
+            add = 1.0 if plasticity is None else plasticity[learn, t]
             for j in levels:
-                self.counts[j][rows[learn], self.codes[learn, j], x[learn]] += 1.0
+                self.counts[j][rows[learn], self.codes[learn, j], x[learn]] += add
             new = np.array([(self.codes[:, j] * (self.n_inputs + 1) + x) % modulus[j] for j in levels]).T
             self.codes = np.where(on[:, None], new, self.codes)
             probs[on, t] = self._predict(np.flatnonzero(on))

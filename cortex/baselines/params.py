@@ -2,7 +2,7 @@
 validating a config imports neither the implementations nor torch)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -27,6 +27,8 @@ class NgramParams(BaselineParams):
         "estimate, weighted by how many different symbols followed the context (down to the uniform); 'add_k': "
         "(count + k) / (context count + k n) on the full context only")
     k: float = Field(0.5, gt=0, le=100, description="add_k: pseudo-count added to every symbol's count (0.5: Jeffreys, 1: Laplace)")
+
+    step_plasticity: ClassVar[bool] = True  # weighted counts
 
 
 class LstmParams(BaselineParams):

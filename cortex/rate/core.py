@@ -191,14 +191,18 @@ class RateCortex(LearnsOnline, CortexBase):
         """Hook for plastic recurrent weights (e-prop); a fixed reservoir learns nothing here."""
 
     # ------------------------------------------------------------------------------- open loop
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None) -> SequenceOutput:
-        """Feed symbols (K, T) int; ``active`` (K, T) bool, False = padding (changes nothing).
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray | None = None,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
+        """Feed symbols (K, T) int; ``active`` (K, T) bool, False = padding (changes nothing);
+        ``plasticity`` (K, T) in [0, 1]: per-step weight of the learning (``Cortex.run_sequence``;
+        e-prop's recurrent and input updates are weighted like the readout's rows).
 
         Returns probs (K, T, n_inputs): predicted distribution of the next symbol after each step
         (padding steps repeat the last prediction), and activity (K, T, sample_units).
         """
         self._ready()
         inputs, active = self.sequence_inputs(inputs, active)
+        plasticity = self.sequence_plasticity(plasticity, inputs.shape)
         k, t_len = inputs.shape
         kk = np.arange(k)[:, None]
         x_held = one_hot(inputs, self.n_inputs, self.dtype)  # also validates the symbol range
@@ -215,7 +219,7 @@ class RateCortex(LearnsOnline, CortexBase):
             activity[:, s:e] = feats[:, :, self.sample]
             return feats
 
-        probs = self.predictor.run(inputs, active, self._plastic, step0, self.params.block_steps, features)
+        probs = self.predictor.run(inputs, active, self._plastic, step0, self.params.block_steps, features, plasticity)
         self._step += t_len
         return SequenceOutput(probs=probs, activity=activity)
 

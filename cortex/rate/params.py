@@ -1,7 +1,7 @@
 """Parameters of the rate (numpy) cortex models. Field names are the YAML keys under ``cortex:``."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -34,6 +34,8 @@ class RateParams(CortexParams):
     readout: ReadoutParams = Field(ReadoutParams(), description="predictive readout of the next input")
     dtype: Literal["float64", "float32"] = Field("float64", description="floating-point precision of all state and weights")
     heads: HeadsParams = Field(HeadsParams(), description="thought assessors, critic and actor (closed-loop tasks only)")
+
+    step_plasticity: ClassVar[bool] = True  # readout rows weighted; e-prop's update too
 
     @model_validator(mode="after")
     def _leaks_ordered(self):

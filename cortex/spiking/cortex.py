@@ -138,7 +138,8 @@ class SpikingCortex(LearnsOnline, CortexBase):
         return self._schedule.timings
 
     # ------------------------------------------------------------- open loop
-    def run_sequence(self, inputs: np.ndarray, active: np.ndarray) -> SequenceOutput:
+    def run_sequence(self, inputs: np.ndarray, active: np.ndarray,
+                     plasticity: np.ndarray | None = None) -> SequenceOutput:
         """Feed (K, T) int symbols as one simulation of T * step_ms; see module docstring.
 
         Padding steps (``active`` False) freeze the replica's neurons and weights exactly (see
@@ -150,6 +151,7 @@ class SpikingCortex(LearnsOnline, CortexBase):
         sampled at the start of each step (units in ``trace_info``).
         """
         inputs, active = self.sequence_inputs(inputs, active)
+        self.sequence_plasticity(plasticity, inputs.shape)  # refused: STDP runs inside the simulation
         K, T = inputs.shape
         if self.wants_input_ahead:
             if self._schedule is None:  # a caller that did not plan ahead: this call is the whole run

@@ -132,7 +132,7 @@ class IzhikevichCortex(CortexBase):
         with codegen.brian_prefs(self.target, self._cache):
             self._build([np.random.default_rng(ss[0]) for ss in streams])
 
-    def run_sequence(self, inputs, active):
+    def run_sequence(self, inputs, active, plasticity=None):
         """Not supported: the network has no input symbols to predict (its input is noise)."""
         raise NotImplementedError("spiking model izhikevich2007 has no input symbols, so no open loop; "
                                   "it runs distal_reward worlds through run_phase")

@@ -14,6 +14,14 @@ same per-replica, per-phase streams as below, so they are the very blocks the ph
 ``run_sequence`` (the grammar streams never depend on the cortex). Only their symbols and padding
 masks are kept for that; the phases draw the strings again as usual. Sequence phases are not
 compared with each other: there are no cross-phase metrics.
+
+Distractors (``world.distractors`` > 0): each string of the phase is, with that probability, a
+distractor instead of one of the grammar's own, drawn with the coin from a stream of its own
+(``DISTRACTOR_SEED``), so the grammar's stream draws what it draws without them; every step is
+tagged with its string's ``voice`` (recorded in such phases). Where the config has a voice gate
+(``subcortex.voice_gate``, subcortex/voice.py), the gate turns the voice into a per-step
+plasticity factor for ``run_sequence``; without one nothing is passed (the default path). The
+longest string trained on (length generalisation's threshold) counts the grammar's own strings only.
 """
 from __future__ import annotations
 
@@ -24,16 +32,17 @@ from experiments.metrics.sequence import SequenceScorer
 from experiments.protocols.base import ExperimentProtocol, PhaseResult, Progress, SilentBar, recorded_step_ms
 from experiments.recording import append_traces
 from experiments.worlds import WORLDS
-from experiments.worlds.grammar_base import GrammarString
+from experiments.worlds.grammar_base import FIELDS, GrammarString
+from subcortex.voice import make_voice_gate
 
 STREAM_SEED = 1        # SeedSequence key of the world's string stream (per replica, per phase)
+DISTRACTOR_SEED = 2    # SeedSequence key of the distractor strings and of which strings they are
 BLOCK_STRINGS = 128    # strings per replica handed to the cortex at once
 
 # per-string series: scorer key -> dataset name (units and descriptions: experiments/traces.py)
 STRING_SERIES = {"cross_entropy": "strings/cross_entropy", "kl": "strings/kl_to_optimal",
                  "longrange_correct": "strings/longrange_correct", "all_correct": "strings/all_correct",
                  "string_len": "strings/string_len"}
-FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len")
 
 
 def stack(parts: list, n_symbols: int) -> tuple[dict, np.ndarray]:
@@ -45,7 +54,7 @@ def stack(parts: list, n_symbols: int) -> tuple[dict, np.ndarray]:
         "state": np.zeros((K, T), np.int64), "depth": np.zeros((K, T), np.int64),
         "group": np.full((K, T), -1, np.int64), "deterministic": np.zeros((K, T), bool),
         "alt": np.full((K, T), -1, np.int64), "string_id": np.full((K, T), -1, np.int64),
-        "string_len": np.zeros((K, T), np.int64),
+        "string_len": np.zeros((K, T), np.int64), "voice": np.zeros((K, T), bool),
     }
     active = np.zeros((K, T), bool)
     for k, part in enumerate(parts):
@@ -107,6 +116,8 @@ class SequenceProtocol(ExperimentProtocol):
             self.simulated_ahead = True
         cortex.set_plasticity(phase.plastic)
         self._begin(phase, cortex.step_ms)
+        gate = make_voice_gate(spec.subcortex)
+        mixed = grammar.params.distractors > 0
 
         threshold = self.train_max_len if grammar.length_generalization else None
         scorer = SequenceScorer(K, n, grammar.groups, length_threshold=threshold)
@@ -128,10 +139,16 @@ class SequenceProtocol(ExperimentProtocol):
                     nxt[k, : L - 1] = part.symbols[1:]
                     if following is not None:
                         nxt[k, L - 1] = following[0][k].symbols[0]
-                    max_len[k] = max(max_len[k], int(part.string_len.max()))
-                out = cortex.run_sequence(arrays["symbols"], active)
+                    own = part.string_len[part.voice]
+                    max_len[k] = max(max_len[k], int(own.max()) if own.size else 0)
+                if gate is None:
+                    out = cortex.run_sequence(arrays["symbols"], active)
+                else:
+                    out = cortex.run_sequence(arrays["symbols"], active, plasticity=gate.plasticity(arrays["voice"]))
                 scorer.update(out.probs, GrammarString(**arrays), nxt, active)
                 _record(rec, phase.name, arrays, active, nxt, out, spec.recording.predictions_steps - recorded, cortex)
+                if mixed:
+                    rec.append(phase.name, "voice", np.where(active, arrays["voice"], -1).astype(np.int8))
                 _record_strings(rec, phase.name, scorer.pop_strings(), K)
                 recorded += active.shape[1]
                 done_steps += active.shape[1]
@@ -143,8 +160,9 @@ class SequenceProtocol(ExperimentProtocol):
         chance = scorer.chance()
         chance.pop("optimal_cross_entropy", None)  # a property of the grammar, not of a predictor
         result = scorer.result()
-        # exact, unlike optimal_cross_entropy (sampled on this phase's stream); NaN -> null where not computed
-        rate = grammar.entropy_rate()
+        # exact, unlike optimal_cross_entropy (sampled on this phase's stream); NaN -> null where not
+        # computed, and for a stream mixed with distractors (the grammar's rate is not the stream's)
+        rate = None if mixed else grammar.entropy_rate()
         result["entropy_rate"] = np.full(K, np.nan if rate is None else rate)
         return PhaseResult(result, chance, done_steps)
 
@@ -161,11 +179,12 @@ class SequenceProtocol(ExperimentProtocol):
 
 def _string_blocks(grammar, seeds, phase_index: int, strings: int):
     """The phase's strings, block by block: (one part of ``b`` strings per replica, ``b``), each
-    replica drawing from its own stream of this phase."""
+    replica drawing from its own stream of this phase (and its own distractor stream)."""
     rngs = [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase_index])) for s in seeds]
+    others = [np.random.default_rng(np.random.SeedSequence([s, DISTRACTOR_SEED, phase_index])) for s in seeds]
     for start in range(0, strings, BLOCK_STRINGS):
         b = min(BLOCK_STRINGS, strings - start)
-        yield [grammar.sample_many(rng, b) for rng in rngs], b
+        yield [grammar.sample_mixed(rng, other, b) for rng, other in zip(rngs, others)], b
 
 
 def _record(rec, phase: str, arrays: dict, active, nxt, out, pred_budget: int, cortex: Cortex) -> None:

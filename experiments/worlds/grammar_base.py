@@ -10,15 +10,28 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len")
+FIELDS = ("symbols", "next_dist", "state", "depth", "group", "deterministic", "alt", "string_id", "string_len", "voice")
+
+#: ``state`` code of the positions of a distractor string (no grammar state describes them)
+DISTRACTOR_STATE = -2
 
 
-class GrammarParams(BaseModel):
-    """Base for grammar parameter blocks: frozen, strict about unknown keys."""
+class GrammarBlock(BaseModel):
+    """Base for every block of grammar parameters (a world's own and nested ones): frozen,
+    strict about unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GrammarParams(GrammarBlock):
+    """Base of every grammar world's parameters: the keys all grammars share."""
+
+    distractors: float = Field(0.0, ge=0.0, le=0.9, description=(
+        "fraction of the stream's strings that are distractors, another species' calls in the same alphabet (uniform "
+        "symbols, then the end symbol; the README's voice gate section), tagged voice 0; scored against their own "
+        "distribution. 0: the grammar's own strings only (give test phases a variant with 0)"))
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,9 @@ class GrammarString:
       put at i+1 instead of the true one, makes the string minimally ungrammatical; -1 elsewhere.
     - ``string_id (L,) int`` and ``string_len (L,) int``: which string a position belongs to,
       and that string's length in symbols.
+    - ``voice (L,) bool``: the source of the position's string: True for the grammar's own
+      (conspecific) strings, False for distractors (``GrammarParams.distractors``). Optional when
+      building one: all True.
     """
 
     symbols: np.ndarray
@@ -52,8 +68,11 @@ class GrammarString:
     alt: np.ndarray
     string_id: np.ndarray
     string_len: np.ndarray
+    voice: np.ndarray | None = None
 
     def __post_init__(self):
+        if self.voice is None:  # frozen: set once, here
+            object.__setattr__(self, "voice", np.ones(len(self.symbols), bool))
         lengths = {f.name: len(getattr(self, f.name)) for f in fields(self)}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"GrammarString arrays differ in length: {lengths}")
@@ -143,6 +162,86 @@ class Grammar:
             parts.append(part)
             total += len(part)
         return GrammarString.concat(parts)
+
+    # ------------------------------------------------------------------ distractors (other voices)
+    @property
+    def end_symbol(self) -> int | None:
+        """The symbol that ends every string (the shipped grammars call it ``E``), or None where
+        strings do not all end with one symbol (then distractors cannot be made; config refuses them)."""
+        return self.symbols.index("E") if "E" in self.symbols else None
+
+    def distractor_end_rate(self) -> float:
+        """h: after each symbol of a distractor's body, the chance that the end symbol comes next.
+        Bodies are geometric (at least one symbol), so a distractor's mean length, end symbol
+        included, 1 + 1 / h, is the grammar's ``mean_length`` (h = 1 where that is 2 or less)."""
+        return 1.0 / max(self.mean_length - 1.0, 1.0)
+
+    def boundary_dist(self) -> np.ndarray:
+        """Exact distribution of a string's first symbol in a stream with distractors: the next
+        string is the grammar's own with probability 1 - f, a distractor with f (not yet known)."""
+        f, body = self.params.distractors, self._body_symbols()
+        uniform = np.zeros(self.n_symbols)
+        uniform[body] = 1.0 / len(body)
+        return (1.0 - f) * np.asarray(self.first_dist, float) + f * uniform
+
+    def _body_symbols(self) -> np.ndarray:
+        return np.array([i for i in range(self.n_symbols) if i != self.end_symbol], np.int64)
+
+    def sample_distractors(self, rng: np.random.Generator, n_strings: int) -> GrammarString:
+        """``n_strings`` distractor strings end to end (``voice`` False): a body of symbols drawn
+        uniformly from all but the end symbol, geometric in length (:meth:`distractor_end_rate`),
+        then the end symbol. ``next_dist`` is their own exact distribution (after a body symbol:
+        the end with h, each other symbol (1 - h) / (n - 1)), and :meth:`boundary_dist` after the
+        end. ``state`` is DISTRACTOR_STATE; no depth, group, alteration; deterministic nowhere
+        (but where h = 1, before the end)."""
+        end, body, h = self.end_symbol, self._body_symbols(), self.distractor_end_rate()
+        if end is None:
+            raise ValueError(f"{type(self).__name__} strings do not all end with one symbol: no distractors")
+        lengths = rng.geometric(h, n_strings) + 1 if n_strings else np.zeros(0, np.int64)
+        sid, pos, slen = layout(lengths)
+        last = pos == slen - 1
+        symbols = np.where(last, end, body[rng.integers(0, len(body), len(sid))])
+        in_body = np.zeros(self.n_symbols)
+        in_body[body] = (1.0 - h) / len(body)
+        in_body[end] = h
+        next_dist = np.where(last[:, None], self.boundary_dist(), in_body)
+        zeros = np.zeros(len(sid), np.int64)
+        out = assemble(lengths, symbols, next_dist, np.full(len(sid), DISTRACTOR_STATE), zeros, zeros - 1,
+                       (next_dist > 0).sum(1) == 1, zeros - 1)
+        return GrammarString(**{name: getattr(out, name) for name in FIELDS if name != "voice"},
+                             voice=np.zeros(len(sid), bool))
+
+    def sample_mixed(self, rng: np.random.Generator, distractor_rng: np.random.Generator,
+                     n_strings: int) -> GrammarString:
+        """``n_strings`` strings end to end, each a distractor with probability
+        ``params.distractors`` (drawn, with the distractors themselves, from ``distractor_rng``)
+        and otherwise the grammar's own (from ``rng``, which thus draws exactly what
+        ``sample_many(rng, m)`` would for the m own strings). Every string's last position
+        predicts the next string's first symbol with :meth:`boundary_dist`. With no distractors
+        this is ``sample_many(rng, n_strings)`` and ``distractor_rng`` is not used."""
+        if self.params.distractors == 0:
+            return self.sample_many(rng, n_strings)
+        is_call = distractor_rng.random(n_strings) < self.params.distractors
+        n_calls = int(is_call.sum())
+        parts = [p for p in (self.sample_many(rng, n_strings - n_calls) if n_calls < n_strings else None,
+                             self.sample_distractors(distractor_rng, n_calls) if n_calls else None) if p is not None]
+        both = GrammarString.concat(parts)
+        # string s of ``both`` (own strings first, then the calls) goes where its kind's next slot is
+        source = np.empty(n_strings, np.int64)
+        source[~is_call] = np.arange(n_strings - n_calls)
+        source[is_call] = n_strings - n_calls + np.arange(n_calls)
+        lengths = np.bincount(both.string_id, minlength=n_strings)
+        starts = np.cumsum(lengths) - lengths
+        sid, pos, _ = layout(lengths[source])
+        order = starts[source][sid] + pos
+        arrays = {name: getattr(both, name)[order] for name in FIELDS}
+        arrays["string_id"] = sid
+        last = pos == arrays["string_len"] - 1
+        dist = arrays["next_dist"].copy()
+        dist[last] = self.boundary_dist()
+        arrays["next_dist"] = dist
+        arrays["deterministic"] = np.where(last, (dist > 0).sum(1) == 1, arrays["deterministic"])
+        return GrammarString(**arrays)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field, model_validator
 
-from experiments.worlds.grammar_base import (Grammar, GrammarParams, GrammarString, assemble, chain_entropy_rate, entropy_nats,
+from experiments.worlds.grammar_base import (Grammar, GrammarBlock, GrammarParams, GrammarString, assemble, chain_entropy_rate, entropy_nats,
                                             random_illegal_alt)
 
 END = "end"
@@ -87,6 +87,13 @@ class AutomatonGrammar(Grammar):
     def mean_length(self) -> float:
         return self.automaton.mean_length()
 
+    @property
+    def end_symbol(self) -> int | None:
+        """The one symbol on the arcs into the end, or None where several symbols end strings."""
+        a = self.automaton
+        ends = np.unique(a.arc_symbol[np.isfinite(a.arc_cum) & (a.arc_to == a.end)])
+        return int(ends[0]) if len(ends) == 1 else None
+
     def entropy_rate(self) -> float:
         """Exact entropy rate (nats/symbol) of the stream of strings laid end to end: the chain on
         the states after each symbol, where the end restarts at the start state's arcs."""
@@ -113,7 +120,7 @@ class AutomatonGrammar(Grammar):
         return random_illegal_alt(rng, next_dist, lengths)
 
 
-class Arc(GrammarParams):
+class Arc(GrammarBlock):
     """One transition of a user-defined finite-state grammar."""
 
     symbol: str = Field(min_length=1, max_length=32, description="symbol emitted when this transition is taken")
@@ -121,7 +128,7 @@ class Arc(GrammarParams):
     weight: float = Field(1.0, gt=0, le=1e6, description="relative weight; the weights leaving a state are normalised to probabilities")
 
 
-class LongRange(GrammarParams):
+class LongRange(GrammarBlock):
     """Which states test a long-range dependency, and the candidate groups of the next symbol."""
 
     groups: list[list[str]] = Field(min_length=2, description="candidate groups of symbols; the learner must put most mass on the right group")
