@@ -102,6 +102,7 @@ class RLSReadout:
         self.P = np.zeros((n_replicas, n_features, n_features), dtype=self.dtype)  # no F x F temporary
         diagonal = np.arange(n_features)
         self.P[:, diagonal, diagonal] = self.dtype.type(1) / self.dtype.type(ridge)
+        self.repairs = 0  # times P's positive definiteness had to be restored (see _repair)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Regression estimate of the target: (K, F) -> (K, n_out) or (K, B, F) -> (K, B, n_out)."""
@@ -139,6 +140,8 @@ class RLSReadout:
                     raise NumericalError(s + err.step, err.where, err.replicas) from None
             return np.concatenate(parts, axis=1)
         out = self._block(features, targets, active, commit=True)
+        if out is None and self._repair():  # P had lost positive definiteness: retry the block once
+            out = self._block(features, targets, active, commit=True)
         if out is not None:
             return out
         # Nothing was committed. Find the shortest failing prefix: the rows of a prefix give the
@@ -151,6 +154,28 @@ class RLSReadout:
             else:
                 good = mid
         raise NumericalError(bad - 1, WEIGHTS, self._failing(features[:, :bad], targets[:, :bad], active[:, :bad]))
+
+    def _repair(self) -> bool:
+        """Put back the positive definiteness that round-off can take from P; True if it had to.
+
+        P's eigenvalues span 1/lambda (directions the features never excite) down to about
+        1/(steps x feature variance): past ~10^7 that is beyond float32's precision, and the
+        downdate P -= H'H can leave an eigenvalue below zero (seen at 16 units after ~30,000 steps;
+        the gain then explodes). The repair sets each replica's negative eigenvalues to its
+        smallest positive one, the least change that makes P a covariance again; ``repairs``
+        counts them. Never needed in float64 in any shipped run."""
+        fixed = False
+        for k in range(len(self.P)):
+            lower = np.tril(self.P[k]).astype(np.float64)
+            vals, vecs = np.linalg.eigh(lower + np.tril(lower, -1).T)
+            if vals.min() >= 0:
+                continue
+            positive = vals[vals > 0]
+            vals = np.maximum(vals, positive.min() if positive.size else 1.0 / self.params.ridge(len(vals)))
+            self.P[k] = (vecs * vals) @ vecs.T
+            self.repairs += 1
+            fixed = True
+        return fixed
 
     def _failing(self, features, targets, active) -> tuple[int, ...]:
         """Replicas whose own update of this block is non-finite (a diagnosis for the error)."""
@@ -184,6 +209,11 @@ class RLSReadout:
                 S = np.matmul(G, X.transpose(0, 2, 1))
             count = np.cumsum(learned, axis=1)
             idx = np.arange(n_rows)
+            # x'P x < 0 (beyond round-off) means P is no longer positive definite: fail, so that
+            # learn() repairs P before that row's gain (1 / (1 + x'P x)) blows up
+            scale = np.einsum("kbf,kbf->kb", X, X) * np.abs(np.diagonal(self.P, axis1=1, axis2=2)).max(1)[:, None]
+            if (S[:, idx, idx] < -1e-3 * scale).any():
+                return None
             S[:, idx, idx] += lam ** count if lam < 1 else 1.0
             if not np.isfinite(S.sum()):
                 return None
