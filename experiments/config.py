@@ -238,6 +238,8 @@ def _phases(raw, world, world_cls, problems: Problems) -> tuple[PhaseSpec, ...]:
             for other in ("strings", "trials", "duration_s"):
                 if other != length_key and getattr(phase, other) is not None:
                     problems.add(("phases", i, other), f"not used by this world; use '{length_key}'")
+            if phase.shared_strings and length_key != "strings":
+                problems.add(("phases", i, "shared_strings"), "only for grammar worlds (phases measured in strings)")
         phases.append(phase)
     return tuple(phases)
 

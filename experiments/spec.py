@@ -33,6 +33,7 @@ class PhaseSpec(Params):
     trials: int | None = Field(None, ge=1, le=10_000_000, description="foraging world: trials per replica")
     duration_s: float | None = Field(None, gt=0, le=1e6, description="distal-reward world: simulated seconds")
     plastic: bool = Field(True, description="learning on (true) or frozen (false) during this phase")
+    shared_strings: bool = Field(False, description="grammar worlds: every replica reads the first replica's strings in this phase (its seed's stream), so that replicas can be compared step by step (CKA, probe transfer between seeds)")
 
 
 class RecordingSpec(Params):

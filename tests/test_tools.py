@@ -11,3 +11,41 @@ def test_metrics_snapshot_has_small_overrides_for_every_shipped_config():
     spec.loader.exec_module(tool)
     shipped = {f"{d}/{p.stem}" for d in ("language", "steering", "universals") for p in (ROOT / "configs" / d).glob("*.yaml")}
     assert set(tool.SMALL) == shipped
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_every_committed_study_run_id_is_the_id_its_config_resolves_to_today():
+    # else a sweep resuming from a committed results.csv runs its points again (python tools/rekey_studies.py)
+    stale = {old: new for old, new in _tool("rekey_studies").current_ids().items() if old != new}
+    assert not stale, f"{len(stale)} stale run ids, e.g. {next(iter(stale.items()))}: run python tools/rekey_studies.py"
+
+
+def test_rekeying_rewrites_the_ids_of_csvs_and_manifests_and_nothing_else(tmp_path):
+    import json
+
+    tool = _tool("rekey_studies")
+    study = tmp_path / "scaling" / "size"
+    study.mkdir(parents=True)
+    manifest = json.loads((ROOT / "studies" / "scaling" / "size" / "sweep.json").read_text())
+    manifest["runs"] = manifest["runs"][:2]
+    first, second = "000000000000", manifest["runs"][1]["run_id"]
+    manifest["runs"][0]["run_id"] = first   # an id no config resolves to
+    (study / "sweep.json").write_text(json.dumps(manifest, indent=1))
+    (study / "results.csv").write_text(f"run_id,test.kl_to_optimal\n{first},0.5\n{second},0.25\n")
+    (study / "notes.txt").write_text(first)
+    (study / "runs" / first).mkdir(parents=True)
+    now = tool.current_ids(tmp_path)
+    assert now[first] != first
+    changed = tool.rekey(tmp_path)
+    assert {p.name for p in changed} == {"results.csv", "sweep.json"}
+    assert (study / "results.csv").read_text().splitlines()[1:] == [f"{now[first]},0.5", f"{now[second]},0.25"]
+    assert [r["run_id"] for r in json.loads((study / "sweep.json").read_text())["runs"]] == [now[first], now[second]]
+    assert (study / "runs" / now[first]).is_dir() and not (study / "runs" / first).exists()
+    assert (study / "notes.txt").read_text() == first
+    assert tool.rekey(tmp_path) == []   # nothing left to do

@@ -124,7 +124,7 @@ class SequenceProtocol(ExperimentProtocol):
         max_len = np.zeros(K, np.int64)
 
         done_steps, recorded = 0, 0
-        blocks = _string_blocks(grammar, self.seeds, self.phase_index, phase.strings)
+        blocks = _string_blocks(grammar, self.seeds, self.phase_index, phase.strings, phase.shared_strings)
         block = next(blocks, None)
         with self.progress(phase.strings, phase.name, unit="strings") as bar:
             while block is not None:
@@ -173,13 +173,16 @@ class SequenceProtocol(ExperimentProtocol):
         for index, phase in enumerate(spec.phases):
             grammar = WORLDS[spec.world.kind].cls(spec.world.variant(phase.variant))
             stacked = (stack(parts, len(grammar.symbols))
-                       for parts, _ in _string_blocks(grammar, self.seeds, index, phase.strings))
+                       for parts, _ in _string_blocks(grammar, self.seeds, index, phase.strings, phase.shared_strings))
             yield phase.plastic, [(arrays["symbols"], active) for arrays, active in stacked]
 
 
-def _string_blocks(grammar, seeds, phase_index: int, strings: int):
+def _string_blocks(grammar, seeds, phase_index: int, strings: int, shared: bool = False):
     """The phase's strings, block by block: (one part of ``b`` strings per replica, ``b``), each
-    replica drawing from its own stream of this phase (and its own distractor stream)."""
+    replica drawing from its own stream of this phase (and its own distractor stream), or with
+    ``shared`` every replica the first replica's."""
+    if shared:
+        seeds = [seeds[0]] * len(seeds)
     rngs = [np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase_index])) for s in seeds]
     others = [np.random.default_rng(np.random.SeedSequence([s, DISTRACTOR_SEED, phase_index])) for s in seeds]
     for start in range(0, strings, BLOCK_STRINGS):
