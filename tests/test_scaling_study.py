@@ -1,25 +1,19 @@
 """The scaling study (docs/results.md, "Language"): its tables come from the committed CSVs, its
 fits recover known curves, its quick look's smallest point runs, and its probes behave."""
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from experiments.cli import main as neurosteer
+from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_load = load_tool
 
 
 # -- docs/results.md is what the committed CSVs give ---------------------------------------------------

@@ -1,7 +1,6 @@
 """The steering study (docs/results.md, "Steering"): its tables come from the committed CSVs, its
 world extension (digestion steps, delayed pain) and probes behave, and the three ways of going
 against the innate reward show their distinction on small runs."""
-import importlib.util
 import math
 from pathlib import Path
 
@@ -10,15 +9,13 @@ import pytest
 
 import experiments
 from experiments.worlds.foraging import Foraging, ForagingParams
+from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("steering_study", ROOT / "tools" / "steering_study.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("steering_study")
 
 
 # -- docs/results.md is what the committed CSVs give ---------------------------------------------------

@@ -1,35 +1,28 @@
-"""tools/metrics_snapshot.py knows a small size for every shipped config (else it refuses to run)."""
-import importlib.util
+"""The tools' own checks: metrics_snapshot.py knows a small size for every shipped config (else it
+refuses to run), and rekey_studies.py keeps committed run ids current."""
 from pathlib import Path
+
+from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_metrics_snapshot_has_small_overrides_for_every_shipped_config():
-    spec = importlib.util.spec_from_file_location("metrics_snapshot", ROOT / "tools" / "metrics_snapshot.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("metrics_snapshot")
     shipped = {f"{d}/{p.stem}" for d in ("language", "steering", "universals") for p in (ROOT / "configs" / d).glob("*.yaml")}
     assert set(tool.SMALL) == shipped
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_every_committed_study_run_id_is_the_id_its_config_resolves_to_today():
     # else a sweep resuming from a committed results.csv runs its points again (python tools/rekey_studies.py)
-    stale = {old: new for old, new in _tool("rekey_studies").current_ids().items() if old != new}
+    stale = {old: new for old, new in load_tool("rekey_studies").current_ids().items() if old != new}
     assert not stale, f"{len(stale)} stale run ids, e.g. {next(iter(stale.items()))}: run python tools/rekey_studies.py"
 
 
 def test_rekeying_rewrites_the_ids_of_csvs_and_manifests_and_nothing_else(tmp_path):
     import json
 
-    tool = _tool("rekey_studies")
+    tool = load_tool("rekey_studies")
     study = tmp_path / "scaling" / "size"
     study.mkdir(parents=True)
     manifest = json.loads((ROOT / "studies" / "scaling" / "size" / "sweep.json").read_text())

@@ -1,25 +1,19 @@
 """The universals study (docs/results.md, "Universals"): its tables come from the committed CSVs, its
 paired bias test separates a real difference from seed noise, its probe transfer reads a shared code
 and not an unrelated one, and the quick look's smallest point runs."""
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from experiments.cli import main as neurosteer
+from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    sys.path.insert(0, str(ROOT / "tools"))
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+_load = load_tool
 
 
 def test_results_md_universals_section_is_rendered_from_the_committed_csvs():

@@ -3,6 +3,7 @@
     python tools/universals_study.py collect studies/universals/bias   # replicas.csv from the run dirs
     python tools/universals_study.py convergence studies/universals/bias  # convergence.csv from traces.h5
     python tools/universals_study.py --write                           # re-render docs/results.md's section
+    python tools/universals_study.py --figures                         # docs/figures/universals_*.png
 
 The text between ``universals:start`` / ``universals:end`` of docs/results.md is ``render(load())``:
 tests/test_universals_study.py checks that it is what the committed CSVs give. Only the ``collect``
@@ -142,7 +143,7 @@ def others(data: dict, strings: int = STRINGS) -> list[tuple[str, list[dict]]]:
 def criterion_table(data: dict) -> str:
     """Per language of a pair and size: the fewest training strings (50 / 200 / 1,000 / 5,000) at
     which the seed mean meets the pair's criterion, or '-' (never within the range); the best n-gram
-    (the best order at each number of strings) beside."""
+    (the best order at each number of strings) and the one-pass LSTM beside."""
     reps, rows = data["bias"]["replicas"], []
     for _, good, bad, col, label, hb, crit in PAIRS:
         for base in (good, bad):
@@ -155,14 +156,17 @@ def criterion_table(data: dict) -> str:
                 met = first_meeting(pts, crit, hb) if pts else None
                 row.append(f"{met:,}" if met else ("-" if pts else ""))
             grams: dict = {}
+            lstm: dict = {}
             for r in data["baselines"]["results"]:
                 if r["base"] == base and "gram" in _predictor(r):
                     grams.setdefault(_strings(r), []).append(_num(r[col]))
-            best = {k: [(max if hb else min)(v)] for k, v in grams.items()}
-            met = first_meeting(best, crit, hb) if best else None
-            row.append(f"{met:,}" if met else ("-" if best else ""))
+                elif r["base"] == base and _predictor(r) == "LSTM one_pass":
+                    lstm.setdefault(_strings(r), []).append(_num(r[col]))
+            for pts in ({k: [(max if hb else min)(v)] for k, v in grams.items()}, lstm):
+                met = first_meeting(pts, crit, hb) if pts else None
+                row.append(f"{met:,}" if met else ("-" if pts else ""))
             rows.append(row)
-    return _table(["language", "criterion"] + [f"{n:,} units" for n in sizes(data)] + ["best n-gram"], rows)
+    return _table(["language", "criterion"] + [f"{n:,} units" for n in sizes(data)] + ["best n-gram", "LSTM one pass"], rows)
 
 
 def rule_table(data: dict) -> str:
@@ -271,7 +275,7 @@ def render(data: dict) -> str:
     for pair in PAIRS:
         out += [f"#### {pair[0]}: {pair[4]} (`{pair[3]}`), {STRINGS:,} training strings, mean +- s.d. over seeds", "",
                 pair_table(data, pair), ""]
-    out += ["#### Training strings to criterion ('-': not met with 5,000)", "", criterion_table(data), "",
+    out += ["#### Training strings to criterion ('-': not met at any number of strings measured, up to 5,000)", "", criterion_table(data), "",
             "#### Which rule after ambiguous training (`disambiguating.pair_accuracy`: 1 hierarchical, 0 linear, 0.5 no preference)", "",
             rule_table(data), ""]
     if data["voice"]["replicas"]:
@@ -337,15 +341,19 @@ def main(argv=None) -> int:
     p.add_argument("command", nargs="?", choices=["collect", "convergence"])
     p.add_argument("sweep_dir", nargs="?", type=Path)
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's universals section")
+    p.add_argument("--figures", action="store_true", help="draw docs/figures/universals_*.png from the CSVs")
     a = p.parse_args(argv)
     if a.command == "collect":
         import scaling_collect
         print(scaling_collect.collect(a.sweep_dir))
     elif a.command == "convergence":
         print(convergence(a.sweep_dir))
+    if a.figures:
+        import universals_figures
+        print(*universals_figures.figures(load()))
     if a.write:
         write()
-    if not a.command and not a.write:
+    if not (a.command or a.write or a.figures):
         print(render(load()))
     return 0
 

@@ -1,0 +1,17 @@
+"""Loading a script of tools/ as a module in tests (tools/ is not a package; its scripts import each
+other by name, so tools/ goes on sys.path too)."""
+import importlib.util
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_tool(name: str):
+    """tools/NAME.py, freshly executed as a module."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
