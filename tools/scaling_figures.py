@@ -80,8 +80,9 @@ def ladder(data, plt, out: Path) -> Path:
 
 
 def data_axis(data, plt, out: Path) -> Path:
-    """Each rung's metric against training strings, one line per data-axis size; the best n-gram on
-    the same strings; the LSTMs at STRINGS strings; a failed point written in its panel."""
+    """Each rung's metric against training strings, one line per data-axis size; the best n-gram and
+    the one-pass LSTM on the same strings; the LSTM trained to convergence at STRINGS strings; a
+    failed point written in its panel."""
     fig, axes = plt.subplots(2, 4, figsize=(12.8, 6.0))
     axes = axes.ravel()
     axes[-1].axis("off")
@@ -101,11 +102,14 @@ def data_axis(data, plt, out: Path) -> Path:
         if best:
             ax.plot(sorted(best), [best[s] for s in sorted(best)], color="0.55", ls="--", marker=".", lw=1,
                     label="best n-gram (order per point)")
-        for bname in ("LSTM one_pass", "LSTM converge"):
-            if STRINGS in curves.get(bname, {}):
-                look = LOOKS[bname]
-                ax.plot([STRINGS], [curves[bname][STRINGS]], ls="none", marker=look["marker"], ms=9, color=look["color"],
-                        label=NAMES[bname] + f" ({STRINGS:,} strings)")
+        one = curves.get("LSTM one_pass", {})
+        if one:   # the one-pass LSTM has a data axis: a line over strings
+            ax.plot(sorted(one), [one[s] for s in sorted(one)], ms=5, **LOOKS["LSTM one_pass"],
+                    label=NAMES["LSTM one_pass"])
+        if STRINGS in curves.get("LSTM converge", {}):   # trained to convergence at STRINGS strings only
+            look = LOOKS["LSTM converge"]
+            ax.plot([STRINGS], [curves["LSTM converge"][STRINGS]], ls="none", marker=look["marker"], ms=11,
+                    color=look["color"], label=NAMES["LSTM converge"] + f" ({STRINGS:,} strings)")
         failed = [f"x: {n:,} units, {s:,} strings, run failed (no value)" for (b, n, s) in sorted(gone, key=lambda k: k[1:]) if b == rung]
         for (b, n, s) in gone:   # where the missing point would be, on the panel's lower edge
             if b == rung and n in colors:

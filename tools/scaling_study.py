@@ -165,6 +165,31 @@ def baseline_curves(data: dict, rung: str) -> dict[str, dict[int, float]]:
     return out
 
 
+BASELINE_SWEEPS = ("baselines", "baselines_data", "lstm_converge")   # STRINGS strings where a row has no strings
+
+
+def baseline_points(data: dict, rung: str, name: str) -> dict[int, list[float]]:
+    """One baseline ('LSTM one_pass', '3-gram'): training strings -> every seed's value of the
+    rung's metric, from the baseline sweeps' replicas.csv."""
+    out: dict[int, list[float]] = {}
+    for sweep in BASELINE_SWEEPS:
+        for r in data[sweep]["replicas"]:
+            if r["base"] == rung and baseline_name(r["cortex"]) == name:
+                out.setdefault(int(r.get("phases.train.strings") or STRINGS), []).append(_num(r[_col(rung)]))
+    return out
+
+
+def best_ngram(data: dict, rung: str) -> dict[int, tuple[str, float]]:
+    """Training strings -> (order, mean) of the best n-gram there (the order chosen per point)."""
+    hb, out = RUNGS[rung][4], {}
+    grams = {name: c for name, c in baseline_curves(data, rung).items() if "gram" in name}
+    for k in sorted({k for c in grams.values() for k in c}):
+        got = {name: c[k] for name, c in grams.items() if k in c}
+        pick = (max if hb else min)(got, key=got.get)
+        out[k] = (pick, got[pick])
+    return out
+
+
 def chance(data: dict, rung: str) -> float:
     """The rung metric's chance level, as the scorer reports it."""
     for r in data["size"]["results"]:
@@ -255,15 +280,43 @@ def trend(data: dict, rung: str) -> tuple[str, list[int]]:
     return direction([got[n]["met"] for n in got if got[n]["sure"]]), [n for n in got if not got[n]["sure"]]
 
 
+def baseline_to_criterion(data: dict, rung: str, name: str) -> tuple[int | None, list[int], list[int]]:
+    """A baseline's fewest training strings meeting the rung's criterion ('LSTM one_pass' by its
+    seed mean; 'best n-gram': the best order at each number of strings): (met or None, the strings
+    tried, the strings above the first meeting where it is missed again)."""
+    _, _, _, crit, hb = RUNGS[rung]
+    pts = ({k: [v] for k, (_, v) in best_ngram(data, rung).items()} if name == "best n-gram"
+           else baseline_points(data, rung, name))
+    ok = lambda k: (float(np.mean(pts[k])) >= crit) if hb else (float(np.mean(pts[k])) <= crit)  # noqa: E731
+    met = first_meeting(pts, crit, hb)
+    return met, sorted(pts), [k for k in sorted(pts) if met and k > met and not ok(k)]
+
+
+def baseline_criterion_cell(got) -> str:
+    """'1,000', '50 (not at 200)', 'never (50-5,000)'."""
+    met, tried, again = got
+    if not tried:
+        return ""
+    if met is None:
+        return f"never ({_span(tried)})"
+    return f"{met:,}" + (f" (not at {', '.join(f'{k:,}' for k in again)})" if again else "")
+
+
+BASELINE_COLUMNS = (("LSTM one_pass", "LSTM one pass"), ("best n-gram", "best n-gram"))
+
+
 def criterion_table(data: dict) -> str:
-    """Per rung: the fewest training strings meeting the criterion at each size of the data axis."""
+    """Per rung: the fewest training strings meeting the criterion at each size of the data axis,
+    and for the one-pass LSTM and the best n-gram on the same strings."""
     sizes, rows = data_sizes(data), []
     for rung, (label, phase, metric, crit, hb) in RUNGS.items():
         how, left = trend(data, rung)
         rows.append([label, f"{'>=' if hb else '<='} {crit}"]
                     + [to_criterion_cell(to_criterion(data, rung, n)) for n in sizes]
-                    + [WORDS[how] + (f" ({', '.join(f'{n:,}' for n in left)} units left out)" if left else "")])
-    return _table(["rung", "criterion"] + [f"{n:,} units" for n in sizes] + ["with size"], rows)
+                    + [WORDS[how] + (f" ({', '.join(f'{n:,}' for n in left)} units left out)" if left else "")]
+                    + [baseline_criterion_cell(baseline_to_criterion(data, rung, b)) for b, _ in BASELINE_COLUMNS])
+    return _table(["rung", "criterion"] + [f"{n:,} units" for n in sizes] + ["with size"]
+                  + [h for _, h in BASELINE_COLUMNS], rows)
 
 
 def criterion_summary(data: dict) -> str:
@@ -331,26 +384,86 @@ def strings_or_units_summary(data: dict) -> str:
             + "; ".join(parts) + ".")
 
 
+LSTM_ROWS = (("LSTM one_pass", "LSTM, one pass"), ("LSTM converge", "LSTM, trained to convergence"))
+
+
 def data_table(data: dict) -> str:
-    """Per rung: the metric against the number of training strings at each size of the data axis, and
-    the best n-gram (order chosen per cell) on the same strings; a failed point says so."""
+    """Per rung: the metric against the number of training strings at each size of the data axis,
+    the best n-gram (order chosen per cell) and the two LSTMs on the same strings; a failed point
+    says so."""
     keys, sizes, gone = data_strings(data), data_sizes(data), missing(data)
     rows = []
     for rung in RUNGS:
-        hb = RUNGS[rung][4]
         for i, n in enumerate(sizes):
             pts = data_points(data, rung, n)
             rows.append([RUNGS[rung][0] if i == 0 else "", f"rate, {n:,} units"]
                         + [_ms(pts[k]) if k in pts else "missing (run failed)" if (rung, n, k) in gone else "" for k in keys])
-        grams = {name: c for name, c in baseline_curves(data, rung).items() if "gram" in name}
+        grams = best_ngram(data, rung)
         if grams:
-            cells = []
-            for k in keys:
-                got = {name: c[k] for name, c in grams.items() if k in c}
-                pick = (max if hb else min)(got, key=got.get) if got else None
-                cells.append(f"{got[pick]:.3f} ({pick})" if pick else "")
-            rows.append(["", "best n-gram"] + cells)
+            rows.append(["", "best n-gram"] + [f"{grams[k][1]:.3f} ({grams[k][0]})" if k in grams else "" for k in keys])
+        for name, label in LSTM_ROWS:
+            pts = baseline_points(data, rung, name)
+            if pts:
+                rows.append(["", label] + [_ms(pts[k]) if k in pts else "" for k in keys])
     return _table(["rung", "predictor"] + [f"{k:,} strings" for k in keys], rows)
+
+
+def _cortex_best(data: dict, rung: str, strings: int) -> tuple[int, list[float]] | None:
+    """The rate cortex's best size at `strings` training strings (by seed mean, over every size
+    measured there: the data axis' sizes, and at STRINGS the size axis' too) and its seed values."""
+    hb = RUNGS[rung][4]
+    pts = size_points(data, rung) if strings == STRINGS else {
+        n: v for n in data_sizes(data) if (v := data_points(data, rung, n).get(strings))}
+    if not pts:
+        return None
+    n = (max if hb else min)(pts, key=lambda m: float(np.mean(pts[m])))
+    return n, pts[n]
+
+
+def against_lstm(data: dict, rung: str, strings: int, name: str = "LSTM one_pass"):
+    """The rate cortex's best size against an LSTM on the same number of strings: (winner 'cortex' /
+    'LSTM' / 'level', cortex mean, its size, LSTM mean); None where either is missing. Level: means
+    within 0.01 or two standard errors (scaling_fits.differs)."""
+    best, lstm = _cortex_best(data, rung, strings), baseline_points(data, rung, name).get(strings)
+    if best is None or not lstm:
+        return None
+    hb, (n, pts) = RUNGS[rung][4], best
+    a, b = float(np.mean(pts)), float(np.mean(lstm))
+    return ("level" if not differs(pts, lstm) else "cortex" if (a > b) == hb else "LSTM"), a, n, b
+
+
+def _against_cell(got) -> str:
+    return f"{got[0]} ({got[1]:.3f} at {got[2]:,} units vs {got[3]:.3f})" if got else ""
+
+
+def lstm_table(data: dict) -> str:
+    """Per rung and number of training strings: the cortex's best size against the one-pass LSTM,
+    and at STRINGS against the LSTM trained to convergence."""
+    keys, rows = data_strings(data), []
+    for rung in RUNGS:
+        rows.append([RUNGS[rung][0]] + [_against_cell(against_lstm(data, rung, k)) for k in keys]
+                    + [_against_cell(against_lstm(data, rung, STRINGS, "LSTM converge"))])
+    return _table(["rung"] + [f"{k:,} strings: one pass" for k in keys] + [f"{STRINGS:,} strings: converged"], rows)
+
+
+def lstm_summary(data: dict) -> str:
+    """Per number of training strings, on how many rungs the cortex or the one-pass LSTM is better."""
+    parts = []
+    for k in data_strings(data):
+        got = [g for g in (against_lstm(data, r, k) for r in RUNGS) if g]
+        count = {w: sum(g[0] == w for g in got) for w in ("cortex", "LSTM", "level")}
+        parts.append(f"with {k:,} strings the cortex is better on {count['cortex']}, the LSTM on {count['LSTM']}, "
+                     f"level on {count['level']} of {len(got)} rungs")
+    conv = [g for g in (against_lstm(data, r, STRINGS, "LSTM converge") for r in RUNGS) if g]
+    count = {w: sum(g[0] == w for g in conv) for w in ("cortex", "LSTM", "level")}
+    axis = sorted({n for r in RUNGS for n in size_points(data, r)})
+    return ("The rate cortex against the LSTM on the same strings. Each cell: the winner, then the cortex's seed mean "
+            f"at its best size measured with those strings ({_span(data_sizes(data))} units; with {STRINGS:,} strings "
+            f"{_span(axis)}) against the "
+            "LSTM's; level when the means are within 0.01 or two standard errors (the best of several sizes favours the "
+            "cortex a little). Against the one-pass LSTM: " + "; ".join(parts)
+            + f". Against the LSTM trained to convergence on {STRINGS:,} strings: the cortex is better on {count['cortex']}, "
+            f"the LSTM on {count['LSTM']}, level on {count['level']} of {len(conv)} rungs.")
 
 
 def missing_note(data: dict) -> str:
@@ -367,29 +480,40 @@ def missing_note(data: dict) -> str:
 
 
 def strict_table(data: dict) -> str:
-    """The 1997 LSTM paper's strict criterion on embedded Reber at STRINGS strings: the share of test
-    strings with every legal successor above every illegal one at every position, and how many seeds
-    meet it on every test string (the paper's success: a run with no string wrong)."""
-    def row(name, reps):
+    """The 1997 LSTM paper's strict criterion on embedded Reber: the share of test strings with every
+    legal successor above every illegal one at every position, and how many seeds meet it on every
+    test string (the paper's success: a run with no string wrong); every predictor at STRINGS
+    strings, then the rate cortex (data-axis sizes) and the one-pass LSTM with the most strings."""
+    def row(name, strings, reps):
         strict = [_num(r["test.strict_correct"]) for r in reps]
-        return [name, _f(float(np.mean(strict))), f"{sum(x >= 1 - 1e-9 for x in strict)} / {len(strict)}",
+        return [name, f"{strings:,}", _f(float(np.mean(strict))), f"{sum(x >= 1 - 1e-9 for x in strict)} / {len(strict)}",
                 _f(float(np.mean([_num(r["test.longrange_accuracy"]) for r in reps])))]
-    rows = []
+    rows, most = [], max(data_strings(data))
     for name in ("size", "large", "spiking"):
         by: dict = {}
         for r in data[name]["replicas"]:
             if r["base"] in ("embedded_reber.yaml", "embedded_reber_spiking.yaml"):
                 by.setdefault(int(r["cortex.n_units"]), []).append(r)
-        rows += [row(f"{'spiking' if name == 'spiking' else 'rate'} cortex, {n:,} units", by[n]) for n in sorted(by)]
+        rows += [row(f"{'spiking' if name == 'spiking' else 'rate'} cortex, {n:,} units", STRINGS, by[n]) for n in sorted(by)]
     by = {}
     for r in _baselines(data, "replicas"):
         if r["base"] == "embedded_reber.yaml":
             by.setdefault(baseline_name(r["cortex"]), []).append(r)
-    rows += [row(name, reps) for name, reps in sorted(by.items())]
-    return (_table(["predictor", "strict_correct (share of test strings)", "seeds with every test string right",
-                    "longrange_accuracy"], rows)
+    rows += [row(name, STRINGS, reps) for name, reps in sorted(by.items())]
+    by = {}
+    for name in DATA_SWEEPS:
+        for r in data[name]["replicas"]:
+            if r["base"] == "embedded_reber.yaml" and int(r["phases.train.strings"]) == most:
+                by.setdefault(int(r["cortex.n_units"]), []).append(r)
+    rows += [row(f"rate cortex, {n:,} units", most, by[n]) for n in sorted(by)]
+    lstm = [r for r in data["baselines_data"]["replicas"] if r["base"] == "embedded_reber.yaml"
+            and baseline_name(r["cortex"]) == "LSTM one_pass" and int(r["phases.train.strings"]) == most]
+    if lstm:
+        rows.append(row("LSTM one_pass", most, lstm))
+    return (_table(["predictor", "training strings", "strict_correct (share of test strings)",
+                    "seeds with every test string right", "longrange_accuracy"], rows)
             + "\n\nThe 1997 paper's LSTM met it after about 8,440 training sequences in its best runs (8,440-39,740; "
-            "figures from summaries of its Table 1, not checked against the paper); here every predictor had 1,000.")
+            "figures from summaries of its Table 1, not checked against the paper).")
 
 
 def probe_table(data: dict) -> str:
@@ -509,7 +633,13 @@ def verdict(data: dict, rung: str) -> str:
         rel = "better than" if sign * (means[best] - grams[g]) > 0.01 else ("level with" if abs(means[best] - grams[g]) <= 0.01 else "worse than")
         parts.append(f"{rel} the best n-gram ({g}, {grams[g]:.3f})")
     if "LSTM one_pass" in base:
-        parts.append(f"the one-pass LSTM gets {base['LSTM one_pass']:.3f}")
+        curve = baseline_points(data, rung, "LSTM one_pass")
+        met, _, again = baseline_to_criterion(data, rung, "LSTM one_pass")
+        parts.append(f"the one-pass LSTM gets {base['LSTM one_pass']:.3f}"
+                     + (f" ({' / '.join(f'{np.mean(curve[k]):.3f}' for k in sorted(curve))} at "
+                        f"{' / '.join(f'{k:,}' for k in sorted(curve))} strings; criterion "
+                        + (f"first met at {met:,}" + (f", missed again at {', '.join(f'{k:,}' for k in again)}" if again else "")
+                           if met else "never met") + ")" if len(curve) > 1 else ""))
     if "LSTM converge" in base:
         parts.append(f"the LSTM trained to convergence {base['LSTM converge']:.3f}")
     c = chance(data, rung)
@@ -541,7 +671,9 @@ def render(data: dict) -> str:
            "#### The data axis at every size: training strings to criterion", "", criterion_summary(data), "",
            criterion_table(data), "", "#### More strings or more units", "", strings_or_units_summary(data), "",
            strings_or_units_table(data), "",
-           "#### Training strings by size (mean +- s.d. over seeds; n-grams on the same strings)", "", data_table(data), "",
+           "#### Against the LSTM on the same strings", "", lstm_summary(data), "", lstm_table(data), "",
+           "#### Training strings by size (mean +- s.d. over seeds; the n-grams and the LSTMs on the same strings)", "",
+           data_table(data), "",
            missing_note(data), "",
            "#### Embedded Reber: the strict criterion of the 1997 LSTM paper", "", strict_table(data), "",
            "#### Probes: latent variables decoded from 64 recorded units (16 at 16 units), the in-range `test` phase (chance in brackets)", "",
