@@ -149,6 +149,72 @@ def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value()
         assert any(f"{line}{e}`" in section for e in errors.values()), "run: python tools/scaling_study.py collect ..."
 
 
+def _lstm_cells(study: Path, rungs: dict) -> dict:
+    """(rung, regime, strings) -> seed values of the rung's metric for the LSTM baselines, read
+    straight from the baseline sweeps' replicas.csv."""
+    import csv
+
+    values = {}
+    for sweep in ("baselines", "baselines_data", "lstm_converge"):
+        path = study / sweep / "replicas.csv"
+        for r in csv.DictReader(open(path)) if path.exists() else []:
+            model = json.loads(r["cortex"])
+            if model.get("model") == "lstm":
+                _, phase, metric, _, _ = rungs[r["base"]]
+                key = (r["base"], model.get("regime", "one_pass"), int(r["phases.train.strings"]))
+                values.setdefault(key, []).append(float(r[f"{phase}.{metric}"]))
+    return values
+
+
+def test_the_lstm_data_axis_is_what_the_csvs_give_beside_the_cortex():
+    """The one-pass LSTM at every number of strings and the converged one at 1,000, on every rung:
+    its rows of the per-size data table, its strings to criterion, and the cortex's best size
+    against it on the same strings, all re-derived from replicas.csv."""
+    tool = _load("scaling_study")
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    lstm, (rate, _) = _lstm_cells(tool.STUDY, tool.RUNGS), _rate_cells(tool.STUDY, tool.RUNGS)
+    strings = [50, 200, 1000, 5000]
+    for rung in tool.RUNGS:   # the data axis is complete: one pass at every number of strings, converged at 1,000
+        assert all(len(lstm[(rung, "one_pass", s)]) == 5 for s in strings), rung
+        assert len(lstm[(rung, "converge", 1000)]) == 5 and not any((rung, "converge", s) in lstm for s in (50, 200, 5000))
+
+    def ms(v):
+        return f"{np.mean(v):.3f} +- {np.std(v, ddof=1):.3f}"
+
+    rows, label = {}, ""
+    for row in _section_table(section, "| rung | predictor | 50 strings"):
+        label = row[0] or label
+        rows[(label, row[1])] = row[2:]
+    for rung, (name, _, _, crit, hb) in tool.RUNGS.items():
+        assert rows[(name, "LSTM, one pass")] == [ms(lstm[(rung, "one_pass", s)]) for s in strings], name
+        assert rows[(name, "LSTM, trained to convergence")] == ["", "", ms(lstm[(rung, "converge", 1000)]), ""], name
+
+    size_rows = {r[0]: r for r in _section_table(section, "| rung | metric | 16 |")}
+    crit_rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
+    versus = {r[0]: r[1:] for r in _section_table(section, "| rung | 50 strings: one pass")}
+    for rung, (name, _, _, crit, hb) in tool.RUNGS.items():
+        # the converged LSTM on every rung of the size table
+        assert size_rows[name][-1] == f"{np.mean(lstm[(rung, 'converge', 1000)]):.3f}", name
+        verdict = next(ln for ln in section.splitlines() if ln.startswith(f"- **{name}**"))
+        assert f"the LSTM trained to convergence {np.mean(lstm[(rung, 'converge', 1000)]):.3f}" in verdict, name
+        # the one-pass LSTM's fewest strings meeting the criterion (its seed mean)
+        means = {s: np.mean(lstm[(rung, "one_pass", s)]) for s in strings}
+        ok = [s for s in strings if (means[s] >= crit if hb else means[s] <= crit)]
+        want = "never (50-5,000)" if not ok else f"{ok[0]:,}" + (
+            f" (not at {', '.join(f'{s:,}' for s in strings if s > ok[0] and s not in ok)})"
+            if any(s > ok[0] and s not in ok for s in strings) else "")
+        assert crit_rows[name][-2] == want, (name, crit_rows[name][-2], want)
+        # the cortex at its best size with the same strings against each LSTM
+        for col, (regime, s) in enumerate([("one_pass", s) for s in strings] + [("converge", 1000)]):
+            sizes = {n: v for (b, n, k), v in rate.items() if b == rung and k == s}
+            best = (max if hb else min)(sizes, key=lambda n: np.mean(sizes[n]))
+            a, b = sizes[best], lstm[(rung, regime, s)]
+            se = math.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))
+            gap = np.mean(a) - np.mean(b)
+            who = "level" if abs(gap) <= max(0.01, 2 * se) else "cortex" if (gap > 0) == hb else "LSTM"
+            assert versus[name][col] == f"{who} ({np.mean(a):.3f} at {best:,} units vs {np.mean(b):.3f})", (name, regime, s)
+
+
 def test_a_failed_point_is_taken_once_it_is_re_run(tmp_path):
     """The 16-unit, 5,000-string points failed (non-finite readout weights); re-run and collected,
     they replace the 'missing' cells with no change to the code."""
