@@ -43,6 +43,12 @@ MEASUREMENTS: dict[str, tuple[str, list[str]]] = {
     "superstimulus": ("configs/steering/superstimulus.yaml", []),
     "train_and_shift_spiking": ("configs/steering/train_and_shift_spiking.yaml", []),
     "izhikevich2007": ("configs/steering/izhikevich2007.yaml", ["replicas=4"]),
+    **{name: (f"configs/universals/{name}.yaml", [])
+       for name in ("harmony_head_first", "disharmony_pp_last", "harmony_head_last", "disharmony_pp_first",
+                    "agreement_hierarchical", "agreement_linear", "agreement_ambiguous")},
+    **{f"{name}{arm}": (f"configs/universals/{name}.yaml", overrides)
+       for name in ("voice_embedded_reber", "voice_agreement")
+       for arm, overrides in (("", []), ("_ungated", ["subcortex.voice_gate.enabled=false"]))},
 }
 
 
@@ -58,8 +64,8 @@ def _range(values: list, scale: float = 1.0, digits: int = 0, suffix: str = "") 
     return f"{lo:,.{digits}f}{suffix}" if lo == hi else f"{lo:,.{digits}f}-{hi:,.{digits}f}{suffix}"
 
 
-def _rows(m: dict) -> list[tuple[str, str, str]]:
-    """(config, question, measured) rows of the table; ``m``: measurement name -> metrics.json."""
+def _rows(m: dict) -> list[tuple[str | tuple[str, ...], str, str]]:
+    """(config or configs, question, measured) rows of the table; ``m``: measurement name -> metrics.json."""
     er = lambda name: m[name]["test"]["longrange_accuracy"]  # noqa: E731
     ts, dv, ss = m["train_and_shift"], m["diversity"], m["superstimulus"]
     tsp, iz = m["train_and_shift_spiking"], m["izhikevich2007"]["train"]
@@ -68,6 +74,9 @@ def _rows(m: dict) -> list[tuple[str, str, str]]:
     n_rep = len(cp["per_replica"]["recovered"])
     gap0, gap = ts["cue_conflict"]["steering_gap"], dv["cue_conflict"]["steering_gap"]
     spk = " / ".join(_f(er(f"embedded_reber_spiking_{n}")) for n in (100, 200, 400, 800))
+    kl = lambda name: _f(m[name]["test"]["kl_to_optimal"])  # noqa: E731
+    verbs = lambda name: _f(m[name]["test"]["longrange_accuracy"])  # noqa: E731
+    uni = lambda *names: tuple(f"universals/{n}.yaml" for n in names)  # noqa: E731
     recovery = (f"with plasticity {n_rec}/{n_rep} replicas recover (`recovery_trials` {_f(cp['recovery_trials'], 1)}), "
                 f"{_f(cp['catastrophes_before_recovery'], 1)} catastrophes first" if n_rec else
                 f"with plasticity no replica recovers in {n_rep}; {_f(cp['catastrophes'], 1)} catastrophes")
@@ -111,6 +120,27 @@ def _rows(m: dict) -> list[tuple[str, str, str]]:
          f"{_range(iz['per_replica']['time_to_90pct_s'], suffix=' s')} (seeds 0-3); at 1,800 s "
          f"{_range(iz['per_replica']['rewarded_weight_final_frac'], 100, suffix='%')} of max, median of the "
          f"rest {_range(iz['per_replica']['others_median_final_frac'], 100, suffix='%')}"),
+        (uni("harmony_head_first", "disharmony_pp_last"), "word-order harmony: is a harmonic language easier? "
+         "(heads first)",
+         f"rate: test `kl_to_optimal` {kl('harmony_head_first')} harmonic (prepositions) vs "
+         f"{kl('disharmony_pp_last')} with postpositions (centre-embedded adposition phrases)"),
+        (uni("harmony_head_last", "disharmony_pp_first"), "the same, heads last",
+         f"rate: test `kl_to_optimal` {kl('harmony_head_last')} harmonic (postpositions) vs "
+         f"{kl('disharmony_pp_first')} with prepositions"),
+        (uni("agreement_hierarchical", "agreement_linear"), "structure dependence: verb agrees with its subject "
+         "or with the nearest noun?",
+         f"rate: test verb number (`longrange_accuracy`) {verbs('agreement_hierarchical')} with the subject "
+         f"(hierarchical) vs {verbs('agreement_linear')} with the nearest noun (linear)"),
+        (uni("agreement_ambiguous"), "which rule from data both rules fit? (McCoy et al. 2020)",
+         f"rate: verb number {verbs('agreement_ambiguous')} in distribution; on the disambiguating sentences "
+         f"`pair_accuracy` {_f(m['agreement_ambiguous']['disambiguating']['pair_accuracy'])} "
+         "(1 = hierarchical rule adopted, 0 = linear)"),
+        (uni("voice_embedded_reber"), "does a voice gate on plasticity shut out distractors?",
+         f"rate, 2,000 training strings, half distractors: test `kl_to_optimal` {kl('voice_embedded_reber')} gated vs "
+         f"{kl('voice_embedded_reber_ungated')} ungated (`--set subcortex.voice_gate.enabled=false`)"),
+        (uni("voice_agreement"), "the same on agreement",
+         f"rate: test `kl_to_optimal` {kl('voice_agreement')} gated vs {kl('voice_agreement_ungated')} ungated; "
+         f"verb number {verbs('voice_agreement')} vs {verbs('voice_agreement_ungated')}"),
     ]
 
 
@@ -120,7 +150,8 @@ def render(numbers: dict) -> str:
     lines = [f"Measured by `python tools/readme_numbers.py` on {numbers['date']} (git {numbers['git'][:10]}); "
              "the numbers are in `tools/readme_numbers.json`.", "",
              "| config | question | measured (this machine, 3 seeds unless noted) |", "|---|---|---|"]
-    lines += [f"| `{c}` | {q} | {v} |" for c, q, v in _rows(m)]
+    lines += [f"| {', '.join(f'`{x}`' for x in ((c,) if isinstance(c, str) else c))} | {q} | {v} |"
+              for c, q, v in _rows(m)]
     lines.append("| `sweeps/cortex_scaling.yaml`, `sweeps/steering_diversity.yaml` | the two questions over sizes x "
                  "seeds | `neurosteer sweep ...` |")
     return "\n".join(lines)
