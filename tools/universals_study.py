@@ -1,7 +1,7 @@
 """The universals study's tables in docs/results.md ("Universals"), made from committed CSVs.
 
     python tools/universals_study.py collect studies/universals/bias   # replicas.csv from the run dirs
-    python tools/universals_study.py convergence studies/universals/bias  # convergence.csv from traces.h5
+    python tools/universals_study.py convergence studies/universals/bias studies/universals/eprop  # convergence.csv
     python tools/universals_study.py --write                           # re-render docs/results.md's section
     python tools/universals_study.py --figures                         # docs/figures/universals_*.png
 
@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,7 +33,7 @@ from scaling_study import _f, _ms, _num, _table, _write_csv, baseline_name, read
 STUDY = ROOT / "studies" / "universals"
 RESULTS_MD = ROOT / "docs" / "results.md"
 START, END = "<!-- universals:start -->", "<!-- universals:end -->"
-SWEEPS = ("bias", "baselines", "lstm_converge", "spiking", "voice")
+SWEEPS = ("bias", "eprop", "baselines", "lstm_converge", "spiking", "voice")
 STRINGS = 1000      # training strings of the size comparisons
 
 LABELS = {
@@ -111,18 +112,24 @@ def sizes(data: dict) -> list[int]:
 
 
 # -- tables ---------------------------------------------------------------------------------------------
+def cortices(data: dict) -> list[tuple[str, int, list[dict]]]:
+    """(name, units, replica rows at STRINGS strings) of the rate reservoir at each size, then the
+    trained e-prop cortex at each size."""
+    out = []
+    for sweep, name in (("bias", "rate"), ("eprop", "e-prop")):
+        rows = [r for r in data[sweep]["replicas"] if _strings(r) == STRINGS and r.get("phases.train.plastic", "True") == "True"]
+        for n in sorted({int(r["cortex.n_units"]) for r in rows}):
+            out.append((name, n, [r for r in rows if int(r["cortex.n_units"]) == n]))
+    return out
+
+
 def pair_table(data: dict, pair: tuple) -> str:
-    """One pair: per predictor (the rate cortex at each size, then the baselines and the spiking
-    cortex), each language's mean +- s.d. at STRINGS strings and the paired advantage of the one that
-    follows the universal."""
+    """One pair: per predictor (the rate cortex at each size, the e-prop cortex, then the baselines
+    and the spiking cortex), each language's mean +- s.d. at STRINGS strings and the paired
+    advantage of the one that follows the universal."""
     _, good, bad, col, _, hb, _ = pair
-    reps, rows = data["bias"]["replicas"], []
-    for n in sizes(data):
-        a = seeds(reps, good, col, **{"cortex.n_units": n, "phases.train.strings": STRINGS})
-        b = seeds(reps, bad, col, **{"cortex.n_units": n, "phases.train.strings": STRINGS})
-        if a and b:
-            rows.append([f"rate, {n:,} units", _ms(list(a.values())), _ms(list(b.values())), _diff(*paired(a, b, hb)[:2])])
-    for who, pick in others(data):
+    rows = []
+    for who, pick in [(f"{name}, {n:,} units", rs) for name, n, rs in cortices(data)] + others(data):
         a, b = seeds(pick, good, col), seeds(pick, bad, col)
         if a and b:
             rows.append([who, _ms(list(a.values())), _ms(list(b.values())), _diff(*paired(a, b, hb)[:2])])
@@ -179,6 +186,10 @@ def rule_table(data: dict) -> str:
         rows.append([f"rate, {n:,} units"] + [
             _ms(list(v.values())) if (v := seeds(reps, AMBIGUOUS, RULE, **{"cortex.n_units": n, "phases.train.strings": s})) else ""
             for s in strings])
+    for name, n, rs in cortices(data):
+        if name != "rate":
+            v = seeds(rs, AMBIGUOUS, RULE)
+            rows.append([f"{name}, {n:,} units"] + [_ms(list(v.values())) if v and s == STRINGS else "" for s in strings])
     for who in sorted({w for s in strings for w, _ in others(data, s)}):
         cells = []
         for s in strings:
@@ -209,17 +220,24 @@ def voice_table(data: dict) -> str:
 
 
 def convergence_table(data: dict) -> str:
-    """Mean CKA and probe transfer between seeds (and between sizes) per language and size."""
+    """Per language and cortex: mean linear CKA between two seeds on shared strings, and the state
+    probe's balanced accuracy on its own seed -> read out of another seed, at each size; CKA
+    between neighbouring sizes (the same seed)."""
     groups: dict = {}
     for r in data["convergence"]:
-        groups.setdefault((r["base"], r["between"], int(r["a"]), int(r["b"])), []).append(r)
+        groups.setdefault((r["base"], r["cortex"]), {}).setdefault((r["between"], int(r["a"]), int(r["b"])), []).append(r)
+    kinds = list(dict.fromkeys(r["cortex"] for r in data["convergence"]))
     rows = []
-    for (base, between, a, b), rs in sorted(groups.items(), key=lambda kv: (list(LABELS).index(kv[0][0]), kv[0][1:])):
-        m = lambda k: float(np.nanmean([_num(r[k]) for r in rs]))  # noqa: E731
-        rows.append([LABELS.get(base, base), between, f"{a:,}" if a == b else f"{a:,}-{b:,}", len(rs),
-                     _f(m("cka"), 2), _f(m("probe_within"), 2), _f(m("probe_transfer"), 2), _f(m("chance"), 2)])
-    return _table(["language", "between", "units", "pairs", "linear CKA", "state probe, own seed",
-                   "state probe, transferred", "chance"], rows)
+    for (base, kind), cells in sorted(groups.items(), key=lambda kv: (list(LABELS).index(kv[0][0]), kinds.index(kv[0][1]))):
+        m = lambda rs, k: float(np.nanmean([_num(r[k]) for r in rs]))  # noqa: E731
+        seed = sorted((a, rs) for (between, a, _), rs in cells.items() if between == "seeds")
+        size = sorted(((a, b), rs) for (between, a, b), rs in cells.items() if between == "sizes")
+        rows.append([LABELS.get(base, base), kind, " / ".join(f"{a:,}: {m(rs, 'cka'):.2f}" for a, rs in seed),
+                     " / ".join(f"{m(rs, 'probe_within'):.2f} -> {m(rs, 'probe_transfer'):.2f}" for _, rs in seed),
+                     _f(m([r for _, rs in seed for r in rs], "chance"), 2),
+                     " / ".join(f"{a:,}-{b:,}: {m(rs, 'cka'):.2f}" for (a, b), rs in size)])
+    return _table(["language", "cortex", "CKA between seeds, by size", "state probe: own seed -> another seed, same sizes",
+                   "probe chance", "CKA between neighbouring sizes"], rows)
 
 
 # -- the answer, in words -------------------------------------------------------------------------------
@@ -296,33 +314,38 @@ def write(path: Path = RESULTS_MD) -> None:
 
 
 # -- from run directories ----------------------------------------------------------------------------------
-def convergence(sweep_dir: Path, phase: str = "shared", strings: int = STRINGS) -> Path:
-    """convergence.csv: per language and size, between every two seeds on the strings they share (the
-    ``shared`` phase: every replica reads replica 0's strings), linear CKA of the recorded activity and
-    the grammar-state probe fitted on one seed and read out of the other through a linear map; between
-    neighbouring sizes the same for the same seed."""
+def convergence(sweep_dirs: list[Path], phase: str = "shared", strings: int = STRINGS) -> Path:
+    """convergence.csv: per sweep's cortex (the reservoir; e-prop trained or not), language and size,
+    between every two seeds on the strings they share (the ``shared`` phase: every replica reads
+    replica 0's strings), linear CKA of the recorded activity and the grammar-state probe fitted on
+    one seed and read out of the other through a linear map; between neighbouring sizes the same for
+    the same seed."""
     import json
 
     from experiments.probes.sequence import linear_cka, load_sequence, probe_transfer
 
-    manifest = json.loads((sweep_dir / "sweep.json").read_text())
     loaded, rows = {}, []
-    for run in manifest["runs"]:
-        run_dir = sweep_dir / "runs" / run["run_id"]
-        if int(run["params"].get("phases.train.strings", strings)) != strings or not (run_dir / "metrics.json").exists():
-            continue
-        d = load_sequence(run_dir, phase)
-        base, n = Path(run["base"]).name, int(run["params"]["cortex.n_units"])
-        loaded[(base, n)] = d
-        for i, j in itertools.combinations(range(d["activity"].shape[0]), 2):
-            rows.append({"base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
-                         **_compare(d["activity"][i], d["activity"][j], d["targets"]["state"][i], d["active"][i],
-                                    linear_cka, probe_transfer)})
-    for base in sorted({b for b, _ in loaded}):
-        ns = sorted(n for b, n in loaded if b == base)
+    for sweep_dir in sweep_dirs:
+        for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
+            run_dir = sweep_dir / "runs" / run["run_id"]
+            if int(run["params"].get("phases.train.strings", strings)) != strings or not (run_dir / "metrics.json").exists():
+                continue
+            config = yaml.safe_load((run_dir / "config.yaml").read_text())
+            kind = {"reservoir": "reservoir", "eprop": "e-prop"}.get(config["cortex"]["model"], config["cortex"]["model"])
+            if not config["phases"][0]["plastic"]:
+                kind += ", untrained"
+            d = load_sequence(run_dir, phase)
+            base, n = Path(run["base"]).name, int(config["cortex"]["n_units"])
+            loaded[(kind, base, n)] = d
+            for i, j in itertools.combinations(range(d["activity"].shape[0]), 2):
+                rows.append({"cortex": kind, "base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
+                             **_compare(d["activity"][i], d["activity"][j], d["targets"]["state"][i], d["active"][i],
+                                        linear_cka, probe_transfer)})
+    for kind, base in sorted({k[:2] for k in loaded}):
+        ns = sorted(n for k, b, n in loaded if (k, b) == (kind, base))
         for a, b in zip(ns, ns[1:]):
-            da, db = loaded[(base, a)], loaded[(base, b)]
-            rows.append({"base": base, "between": "sizes", "a": a, "b": b, "pair": "0",
+            da, db = loaded[(kind, base, a)], loaded[(kind, base, b)]
+            rows.append({"cortex": kind, "base": base, "between": "sizes", "a": a, "b": b, "pair": "0",
                          **_compare(da["activity"][0], db["activity"][0], da["targets"]["state"][0], da["active"][0],
                                     linear_cka, probe_transfer)})
     _write_csv(STUDY / "convergence.csv", rows)
@@ -339,13 +362,13 @@ def _compare(xa, xb, state, active, linear_cka, probe_transfer) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", nargs="?", choices=["collect", "convergence"])
-    p.add_argument("sweep_dir", nargs="?", type=Path)
+    p.add_argument("sweep_dir", nargs="*", type=Path, help="collect: one sweep directory; convergence: one or more")
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's universals section")
     p.add_argument("--figures", action="store_true", help="draw docs/figures/universals_*.png from the CSVs")
     a = p.parse_args(argv)
     if a.command == "collect":
         import scaling_collect
-        print(scaling_collect.collect(a.sweep_dir))
+        print(*(scaling_collect.collect(d) for d in a.sweep_dir))
     elif a.command == "convergence":
         print(convergence(a.sweep_dir))
     if a.figures:
