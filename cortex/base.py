@@ -219,6 +219,11 @@ class CortexBase:
         restore_state(self, state)
 
 
+class NumericalWarning(RuntimeWarning):
+    """The cortex met a numerical problem and recovered from it (e.g. the RLS readout restoring its
+    P matrix); the runner lists every one in the run's meta.json (``warnings``)."""
+
+
 class NumericalError(FloatingPointError):
     """A NaN or Inf appeared in the cortex; carries the step where it appeared, the quantity that
     went non-finite (``where``) and the replicas it did so in (indices from 0; empty if unknown)."""

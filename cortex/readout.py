@@ -26,6 +26,7 @@ predictions use the block-start weights and the B gradients are summed (B = 1 is
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Literal
 
 import numpy as np
@@ -33,7 +34,7 @@ import scipy.sparse
 from pydantic import Field
 from scipy.linalg import get_blas_funcs
 
-from cortex.base import NumericalError, nonfinite_replicas
+from cortex.base import NumericalError, NumericalWarning, nonfinite_replicas
 from cortex.params import Params
 
 WEIGHTS = "readout weights"   # what a NumericalError of a readout's learning names
@@ -144,8 +145,8 @@ class RLSReadout:
             out = self._block(features, targets, active, commit=True)
         if out is not None:
             return out
-        # Nothing was committed. Find the shortest failing prefix: the rows of a prefix give the
-        # same numbers as a run cut short there, so the error names the same row either way.
+        # No weights were committed (P may have been repaired). Find the shortest failing prefix: the
+        # rows of a prefix give the same numbers as a run cut short there, so the error names the same row.
         good, bad = 0, features.shape[1]
         while bad - good > 1:
             mid = (good + bad) // 2
@@ -161,20 +162,24 @@ class RLSReadout:
         P's eigenvalues span 1/lambda (directions the features never excite) down to about
         1/(steps x feature variance): past ~10^7 that is beyond float32's precision, and the
         downdate P -= H'H can leave an eigenvalue below zero (seen at 16 units after ~30,000 steps;
-        the gain then explodes). The repair sets each replica's negative eigenvalues to its
-        smallest positive one, the least change that makes P a covariance again; ``repairs``
-        counts them. Never needed in float64 in any shipped run."""
+        the gain then explodes). Only a replica whose P has an eigenvalue below -1e-4 x its largest
+        (far past round-off) is repaired, so the others' trajectories never depend on it: its
+        negative eigenvalues are set to its smallest positive one, which makes P a covariance
+        again with its eigenvectors and every other eigenvalue kept. ``repairs`` counts them; each
+        raises a NumericalWarning, which the runner lists in the run's meta.json."""
         fixed = False
         for k in range(len(self.P)):
             lower = np.tril(self.P[k]).astype(np.float64)
             vals, vecs = np.linalg.eigh(lower + np.tril(lower, -1).T)
-            if vals.min() >= 0:
+            if vals.min() >= -1e-4 * np.abs(vals).max():
                 continue
             positive = vals[vals > 0]
             vals = np.maximum(vals, positive.min() if positive.size else 1.0 / self.params.ridge(len(vals)))
             self.P[k] = (vecs * vals) @ vecs.T
             self.repairs += 1
             fixed = True
+            warnings.warn(f"RLS readout: P of replica {k} had lost positive definiteness ({self.dtype} round-off) "
+                          f"and was restored (repair {self.repairs})", NumericalWarning, stacklevel=2)
         return fixed
 
     def _failing(self, features, targets, active) -> tuple[int, ...]:

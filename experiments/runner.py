@@ -18,13 +18,14 @@ import socket
 import sys
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from cortex.base import StateMismatch
+from cortex.base import NumericalWarning, StateMismatch
 from experiments.config import ExperimentSpec
 from experiments.metrics import drop_tables, summarize
 from experiments.protocols import PROTOCOLS
@@ -87,8 +88,12 @@ def run_spec(spec: ExperimentSpec, out_dir: str | Path, quiet: bool = False, plo
     recorder = _recorder(spec, out_dir, start if resume else None)
     saving = StateSaver(spec, out_dir, force_state)
     try:
-        metrics, target = _run_phases(spec, recorder, quiet, protocol, start, saving)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NumericalWarning)
+            metrics, target = _run_phases(spec, recorder, quiet, protocol, start, saving)
+        _note_warnings(meta, caught)
     except BaseException as exc:
+        _note_warnings(meta, caught)
         recorder.close()
         (out_dir / "error.txt").write_text(traceback.format_exc())
         meta.update(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time_s=round(time.time() - started, 3),
@@ -160,6 +165,20 @@ class StateSaver:
             self.report["off"] = f"{type(exc).__name__}: {exc}"
             return
         self.report["saved"][phase.name] = nbytes
+
+
+def _note_warnings(meta: dict, caught: list) -> None:
+    """Numerical warnings of the run into ``meta["warnings"]`` (each message once, with its count);
+    any other warning is shown as usual."""
+    counts: dict[str, int] = {}
+    for w in caught:
+        if issubclass(w.category, NumericalWarning):
+            counts[str(w.message)] = counts.get(str(w.message), 0) + 1
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if counts:
+        meta["warnings"] = [f"{m} (x{n})" if n > 1 else m for m, n in counts.items()]
+    caught.clear()
 
 
 def _run_phases(spec: ExperimentSpec, recorder: Recorder, quiet: bool, protocol=None, start: SavedState | None = None,

@@ -220,9 +220,9 @@ def test_readme_documents_pair_accuracy():
 def test_ambiguous_config_end_to_end_writes_the_disambiguating_pair_accuracy(tmp_path):
     config = REPO / "configs" / "universals" / "agreement_ambiguous.yaml"
     run = experiments.run(config, ["cortex.n_units=32", "replicas=2", "phases.train.strings=30", "phases.test.strings=10",
-                                   "phases.disambiguating.strings=20"], out=tmp_path / "run", quiet=True, plots=False)
+                                   "phases.shared.strings=10", "phases.disambiguating.strings=20"], out=tmp_path / "run", quiet=True, plots=False)
     metrics = json.loads((run.run_dir / "metrics.json").read_text())
-    assert list(metrics) == ["train", "test", "disambiguating"]
+    assert list(metrics) == ["train", "test", "shared", "disambiguating"]
     block = metrics["disambiguating"]
     assert 0 <= block["pair_accuracy"] <= 1 and block["pair_accuracy_chance"] == 0.5
     assert len(block["per_replica"]["pair_accuracy"]) == 2

@@ -46,9 +46,11 @@ def test_the_paired_bias_test_needs_a_difference_beyond_the_seeds_spread():
     better = {k: v - 0.05 for k, v in a.items()}           # every seed 0.05 worse: a bias
     noisy = {k: v + (0.08 if k % 2 else -0.08) for k, v in a.items()}  # mean 0.016 off, spread 0.09
     mean, se, n = tool.paired(a, better, higher_better=True)
-    assert n == 5 and mean == pytest.approx(0.05) and tool.is_bias(mean, se)
-    mean, se, _ = tool.paired(a, noisy, higher_better=True)
-    assert not tool.is_bias(mean, se)
+    assert n == 5 and mean == pytest.approx(0.05) and tool.is_bias(mean, se, n)
+    mean, se, n = tool.paired(a, noisy, higher_better=True)
+    assert not tool.is_bias(mean, se, n)
+    one = tool.paired({0: 0.9}, {0: 0.5}, higher_better=True)   # one seed: no interval, no bias
+    assert one[2] == 1 and not tool.is_bias(*one)
     mean, _, _ = tool.paired(a, better, higher_better=False)  # for a KL, lower is better: the sign flips
     assert mean == pytest.approx(-0.05)
     assert tool.paired(a, {}, True)[2] == 0

@@ -27,6 +27,8 @@ sys.path.insert(0, str(ROOT))
 def _local(path: str) -> Path:
     """A manifest's base path (absolute, from the machine that ran it) inside this checkout."""
     parts = Path(path).parts
+    if "configs" not in parts:
+        raise SystemExit(f"{path}: a manifest's base outside configs/ cannot be found in this checkout")
     return ROOT.joinpath(*parts[parts.index("configs"):])
 
 
@@ -63,6 +65,10 @@ def _rewrite_csv(path: Path, mapping: dict[str, str]) -> bool:
 def rekey(studies: Path = STUDIES) -> list[Path]:
     """Rewrite every stale id under ``studies``; returns the files changed."""
     mapping = {old: new for old, new in current_ids(studies).items() if old != new}
+    targets = list(mapping.values())
+    merged = {new for new in targets if targets.count(new) > 1}
+    if merged:   # two configs that used to differ now resolve alike: their rows would collide
+        raise SystemExit(f"several old run ids map to {', '.join(sorted(merged))}: resolve by hand")
     changed = []
     for path in sorted(studies.rglob("*.csv")):
         if "runs" not in path.relative_to(studies).parts and _rewrite_csv(path, mapping):

@@ -12,7 +12,8 @@ and ``convergence`` commands read run directories.
 A bias test compares two languages matched in vocabulary, length and entropy rate, one that follows a
 universal and one that breaks it, on the same seeds: replica k of both runs has seed k (its cortex and
 its stream's seed), so the difference is taken seed by seed. A difference counts as a bias when it
-exceeds 0.01 and twice its standard error over seeds.
+exceeds 0.01 and its two-sided 95% t-interval over the seeds excludes 0 (5 seeds: 2.78 standard
+errors); that is a test per cell, not corrected for the many cells.
 """
 from __future__ import annotations
 
@@ -97,14 +98,17 @@ def paired(a: dict[int, float], b: dict[int, float], higher_better: bool) -> tup
     return float(d.mean()), se, len(d)
 
 
-def is_bias(mean: float, se: float) -> bool:
-    return not np.isnan(mean) and abs(mean) > 0.01 and (np.isnan(se) or abs(mean) > 2 * se)
+def is_bias(mean: float, se: float, n: int) -> bool:
+    """A paired difference beyond 0.01 whose two-sided 95% t-interval over the n seeds excludes 0."""
+    from scipy.stats import t
+
+    return n >= 2 and not np.isnan(se) and abs(mean) > 0.01 and abs(mean) > t.ppf(0.975, n - 1) * se
 
 
-def _diff(mean: float, se: float) -> str:
+def _diff(mean: float, se: float, n: int) -> str:
     if np.isnan(mean):
         return ""
-    return f"{mean:+.3f} +- {se:.3f}" + (" *" if is_bias(mean, se) else "")
+    return f"{mean:+.3f} +- {se:.3f}" + (" *" if is_bias(mean, se, n) else "")
 
 
 def sizes(data: dict) -> list[int]:
@@ -132,7 +136,7 @@ def pair_table(data: dict, pair: tuple) -> str:
     for who, pick in [(f"{name}, {n:,} units", rs) for name, n, rs in cortices(data)] + others(data):
         a, b = seeds(pick, good, col), seeds(pick, bad, col)
         if a and b:
-            rows.append([who, _ms(list(a.values())), _ms(list(b.values())), _diff(*paired(a, b, hb)[:2])])
+            rows.append([who, _ms(list(a.values())), _ms(list(b.values())), _diff(*paired(a, b, hb))])
     return _table(["predictor", LABELS[good], LABELS[bad], "advantage of following (paired)"], rows)
 
 
@@ -211,7 +215,7 @@ def voice_table(data: dict) -> str:
             for col, _, hb in VOICE_METRICS:
                 on = seeds(reps, base, col, **{"cortex.n_units": n, gate: True}) if gate else {}
                 off = seeds(reps, base, col, **{"cortex.n_units": n, gate: False}) if gate else {}
-                cells += [_ms(list(on.values())) if on else "", _ms(list(off.values())) if off else "", _diff(*paired(on, off, hb)[:2])]
+                cells += [_ms(list(on.values())) if on else "", _ms(list(off.values())) if off else "", _diff(*paired(on, off, hb))]
             rows.append([base.removesuffix(".yaml"), f"{n:,}"] + cells)
     head = []
     for _, label, _ in VOICE_METRICS:
@@ -249,12 +253,12 @@ def pair_verdict(data: dict, pair: tuple) -> str:
         mean, se, k = paired(seeds(reps, good, col, **{"cortex.n_units": n, "phases.train.strings": STRINGS}),
                              seeds(reps, bad, col, **{"cortex.n_units": n, "phases.train.strings": STRINGS}), hb)
         if k:
-            by.append((n, mean, se))
+            by.append((n, mean, se, k))
     if not by:
         return f"- **{name}**: not measured."
-    favour = [n for n, m, s in by if is_bias(m, s) and m > 0]
-    against = [n for n, m, s in by if is_bias(m, s) and m < 0]
-    text = ", ".join(f"{m:+.3f} at {n:,}" for n, m, _ in by)
+    favour = [n for n, m, s, k in by if is_bias(m, s, k) and m > 0]
+    against = [n for n, m, s, k in by if is_bias(m, s, k) and m < 0]
+    text = ", ".join(f"{m:+.3f} at {n:,}" for n, m, _, _ in by)
     if favour and not against:
         text += f" units: the language that follows the universal is learnt better at {len(favour)} of {len(by)} sizes"
     elif against and not favour:
@@ -267,7 +271,7 @@ def pair_verdict(data: dict, pair: tuple) -> str:
     for who, pick in others(data):
         mean, se, k = paired(seeds(pick, good, col), seeds(pick, bad, col), hb)
         if k:
-            shown.append(f"{who} {mean:+.3f}{'*' if is_bias(mean, se) else ''}")
+            shown.append(f"{who} {mean:+.3f}{'*' if is_bias(mean, se, k) else ''}")
     if shown:
         text += "; on the same strings: " + ", ".join(shown)
     return f"- **{name}** ({LABELS[good]} vs {LABELS[bad]}; advantage of following in {label}, paired by seed): {text}."
@@ -288,7 +292,7 @@ def rule_verdict(data: dict) -> str:
 
 def render(data: dict) -> str:
     """The generated part of docs/results.md's universals section."""
-    out = [f"#### The answers (5 seeds, {STRINGS:,} training strings; * marks a paired difference beyond 0.01 and 2 s.e.)", "",
+    out = [f"#### The answers (5 seeds, {STRINGS:,} training strings; * marks a paired difference beyond 0.01 whose 95% t-interval over seeds excludes 0)", "",
            *[pair_verdict(data, p) for p in PAIRS], rule_verdict(data), ""]
     for pair in PAIRS:
         out += [f"#### {pair[0]}: {pair[4]} (`{pair[3]}`), {STRINGS:,} training strings, mean +- s.d. over seeds", "",
