@@ -171,12 +171,24 @@ def _voice_gate_fits(subcortex, cortex, problems: Problems) -> None:
 
 
 def _distractors_fit(world_cls, world: WorldSpec, problems: Problems) -> None:
-    """Distractor strings end with the grammar's end symbol: refuse them where it has none."""
+    """Distractor strings end with the grammar's end symbol: refuse them where it has none.
+
+    Every variant is checked as it resolves, so one that inherits the base's ``distractors`` but
+    changes the grammar (an fsm with a second end symbol) is caught too; its problem sits at
+    ``world.distractors``, where the inherited value was written, and names the variant."""
     for name, params in (("base", world.params), *world.variants.items()):
-        inherited = name != "base" and "distractors" not in world.variant_overrides[name]
-        if params.distractors > 0 and not inherited and world_cls.cls(params).end_symbol is None:
-            path = ("world", "distractors") if name == "base" else ("world", "variants", name, "distractors")
-            problems.add(path, f"world.kind '{world.kind}' has no single end symbol here, which distractor strings end with; use 0")
+        if params.distractors <= 0 or world_cls.cls(params).end_symbol is not None:
+            continue
+        if name == "base":
+            problems.add(("world", "distractors"), f"world.kind '{world.kind}' has no single end symbol here, "
+                         "which distractor strings end with; use 0")
+        elif "distractors" in world.variant_overrides[name]:
+            problems.add(("world", "variants", name, "distractors"), f"world.kind '{world.kind}' has no single "
+                         "end symbol here, which distractor strings end with; use 0")
+        else:
+            problems.add(("world", "distractors"), f"variant '{name}' inherits {params.distractors}, but its grammar "
+                         "has no single end symbol, which distractor strings end with; set "
+                         f"world.variants.{name}.distractors: 0 or give the variant one end symbol")
 
 
 def _world(world_cls, kind: str, world_raw: dict, problems: Problems) -> WorldSpec | None:

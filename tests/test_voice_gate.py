@@ -39,14 +39,16 @@ def _metrics(run) -> dict:
 # ---------------------------------------------------------------------------------- the stream
 
 
-def test_no_distractors_draws_exactly_the_stream_of_before():
+def test_without_distractors_each_block_is_sample_many_of_the_replica_stream():
+    # a regression guard: with distractors 0 the blocks stay sample_many of each replica's
+    # STREAM_SEED stream, the call the protocol made before distractors existed
     g = grammar("embedded_reber")
     seeds, phase = [3, 4], 1
     blocks = list(_string_blocks(g, seeds, phase, 300))
     for k, s in enumerate(seeds):
         rng = np.random.default_rng(np.random.SeedSequence([s, STREAM_SEED, phase]))
         for parts, b in blocks:
-            before = g.sample_many(rng, b)  # what the protocol drew before distractors existed
+            before = g.sample_many(rng, b)
             for name in ("symbols", "next_dist", "state", "alt", "string_id"):
                 assert np.array_equal(getattr(parts[k], name), getattr(before, name))
             assert parts[k].voice.all()
@@ -179,6 +181,68 @@ def test_plasticity_one_is_the_ungated_run_bit_for_bit():
     assert np.array_equal(plain.readout.P, gated.readout.P)
 
 
+def _spy_on_learning(cortex, seen: list, as_mask: bool = False, scramble=None) -> None:
+    """Wrap the cortex's readout.learn: record the row weights it is given; with ``as_mask``
+    hand it the bool mask of the rows with weight > 0 instead; with ``scramble`` (a Generator)
+    replace the targets of the rows with weight 0 by arbitrary values."""
+    learn = cortex.readout.learn
+
+    def spied(features, targets, active):
+        active = np.asarray(active)
+        seen.append(active.copy())
+        if scramble is not None and active.dtype.kind == "f":
+            noise = 100.0 * scramble.standard_normal(targets.shape)
+            targets = np.where((active == 0)[..., None], noise, targets)
+        return learn(features, targets, active > 0 if as_mask else active)
+
+    cortex.readout.learn = spied
+
+
+def test_a_mixed_zero_one_factor_learns_as_the_bool_mask_of_its_steps():
+    x, n = _stream()
+    factor = (np.random.default_rng(7).random(x.shape) < 0.6).astype(float)
+    calls = ((0, 130), (130, 300))  # two calls: the pending row's pair crosses them
+    runs = {}
+    for name, kwargs in (("weighted", {}), ("mask", {"as_mask": True}),
+                         ("scrambled", {"scramble": np.random.default_rng(8)})):
+        cortex, seen = _rate(n), []
+        assert cortex.dtype == np.float64
+        _spy_on_learning(cortex, seen, **kwargs)
+        probs = [cortex.run_sequence(x[:, s:e], plasticity=factor[:, s:e]).probs for s, e in calls]
+        runs[name] = cortex, seen, np.concatenate(probs, axis=1)
+    weighted, seen, probs = runs["weighted"]
+    # the weighted RLS path ran, with 0 and 1 among one replica's rows of one block
+    blocks = [w for w in seen if w.dtype.kind == "f" and w.shape[1] > 1]
+    assert any(((w == 0).any(1) & (w == 1).any(1)).any() for w in blocks)
+    mask = runs["mask"][0]
+    given = runs["mask"][1]  # the mask run was given the same row weights, then learned with their mask
+    assert len(given) == len(seen) and all(np.array_equal(a, b) for a, b in zip(given, seen))
+    for name in ("weights", "P"):
+        np.testing.assert_allclose(getattr(weighted.readout, name), getattr(mask.readout, name), rtol=1e-10, atol=1e-10)
+    # the factor-0 steps' targets count for nothing: arbitrary ones leave the very same numbers
+    scrambled, _, scrambled_probs = runs["scrambled"]
+    assert np.array_equal(weighted.readout.weights, scrambled.readout.weights)
+    assert np.array_equal(weighted.readout.P, scrambled.readout.P)
+    assert np.array_equal(probs, scrambled_probs)
+    # and the mask matters: learning from every step ends elsewhere
+    every = _rate(n)
+    for s, e in calls:
+        every.run_sequence(x[:, s:e])
+    assert np.abs(every.readout.weights - weighted.readout.weights).max() > 1e-3
+
+
+def test_eprop_recurrent_change_grows_with_a_fractional_factor():
+    x, n = _stream()
+    change = {}
+    for f in (0.0, 0.5, 1.0):
+        cortex = _rate(n, EpropCortex, EpropParams(n_units=48, block_steps=16))
+        w0 = cortex._W.copy()
+        cortex.run_sequence(x, plasticity=np.full(x.shape, f))
+        change[f] = np.linalg.norm(cortex._W - w0, axis=(1, 2))  # per replica
+    assert (change[0.0] == 0).all()
+    assert (0 < change[0.5]).all() and (change[0.5] < change[1.0]).all()
+
+
 def test_fractional_plasticity_is_weighted_rls_in_one_block_as_row_by_row():
     rng = np.random.default_rng(0)
     k, b, f, n = 2, 40, 12, 3
@@ -269,6 +333,37 @@ phases: [{name: train, strings: 5}]
     assert "world.distractors: world.kind 'fsm' has no single end symbol" in str(err.value)
     with pytest.raises(InputError, match="world.distractors"):
         loads(VOICE_ER.read_text(), overrides=["world.distractors=0.95"])
+
+
+def test_a_variant_inheriting_distractors_without_an_end_symbol_exits_2(tmp_path, capsys):
+    # the variant changes the grammar only: the base's distractors come with it
+    config = tmp_path / "forked.yaml"
+    config.write_text("""\
+world:
+  kind: fsm
+  start: A
+  distractors: 0.5
+  transitions:
+    A: [{symbol: x, to: A}, {symbol: y, to: end}]
+  variants:
+    forked:
+      transitions:
+        A: [{symbol: x, to: A}, {symbol: y, to: end}, {symbol: z, to: end}]
+cortex: {backend: rate, model: reservoir, n_units: 16}
+phases:
+  - {name: train, strings: 5}
+  - {name: test, strings: 5, variant: forked}
+""")
+    assert main(["validate", str(config)]) == 2
+    assert f"{config}: world.distractors: variant 'forked' inherits 0.5" in capsys.readouterr().err
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--no-plots"]) == 2
+    assert "world.distractors: variant 'forked'" in capsys.readouterr().err
+    assert not out.exists()
+    # the variant's own value is reported at its own key; a 0 there makes the config valid
+    with pytest.raises(InputError, match="world.variants.forked.distractors: world.kind 'fsm' has no single end"):
+        loads(config.read_text(), overrides=["world.variants.forked.distractors=0.3"])
+    loads(config.read_text(), overrides=["world.variants.forked.distractors=0.0"])
 
 
 # ------------------------------------------------------------------------------- behaviour

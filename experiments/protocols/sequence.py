@@ -16,8 +16,12 @@ masks are kept for that; the phases draw the strings again as usual. Sequence ph
 compared with each other: there are no cross-phase metrics.
 
 Distractors (``world.distractors`` > 0): each string of the phase is, with that probability, a
-distractor instead of one of the grammar's own, drawn with the coin from a stream of its own
-(``DISTRACTOR_SEED``), so the grammar's stream draws what it draws without them; every step is
+distractor instead of one of the grammar's own. The coin and the distractor strings come from a
+stream of their own (``DISTRACTOR_SEED``) and never draw from the grammar's stream. That does not
+make the grammar's own strings those of a run without distractors: a block of b strings with c
+distractors asks the grammar for b - c strings at once, and the vectorised samplers draw
+differently for a different count. What holds is that the gated and ungated arms of a config (the
+same world, with and without ``subcortex.voice_gate``) get the very same stream. Every step is
 tagged with its string's ``voice`` (recorded in such phases). Where the config has a voice gate
 (``subcortex.voice_gate``, subcortex/voice.py), the gate turns the voice into a per-step
 plasticity factor for ``run_sequence``; without one nothing is passed (the default path). The
