@@ -65,6 +65,12 @@ def load(study: Path = STUDY) -> dict:
     """Every committed CSV of the study by sweep name (a missing sweep: empty lists)."""
     data = {name: {"results": [r for r in read_csv(study / name / "results.csv") if r.get("status") == "done"],
                    "replicas": read_csv(study / name / "replicas.csv")} for name in SWEEPS}
+    # a sweep that sets the cortex in `set:` (the spiking one) has no cortex.n_units column
+    for name, d in data.items():
+        sweep = study / name / "sweep.yaml"
+        units = (yaml.safe_load(sweep.read_text()).get("set", {}).get("cortex") or {}).get("n_units") if sweep.exists() else None
+        for r in d["results"] + d["replicas"]:
+            r.setdefault("cortex.n_units", units)
     data["convergence"] = read_csv(study / "convergence.csv")
     return data
 
