@@ -24,7 +24,7 @@ def test_results_md_universals_section_is_rendered_from_the_committed_csvs():
     assert section == tool.render(tool.load()).strip(), "run: python tools/universals_study.py --write"
 
 
-@pytest.mark.parametrize("sweep", ["bias", "baselines", "lstm_converge", "spiking", "voice"])
+@pytest.mark.parametrize("sweep", ["bias", "eprop", "baselines", "lstm_converge", "spiking", "voice"])
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("universals_study")
     results = {r["run_id"]: r for r in tool.read_csv(tool.STUDY / sweep / "results.csv") if r["status"] == "done"}
