@@ -40,6 +40,46 @@ def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
                 assert np.mean([float(r[col]) for r in mine]) == pytest.approx(float(row[col]), abs=1e-9)
 
 
+def test_probes_cover_both_backends_and_the_spiking_rows_are_the_spiking_sweeps_runs():
+    """probes.csv / cka.csv hold the rate cortex (the size sweep's runs) and the spiking cortex (runs
+    of cortex_scaling_spiking.yaml: every done run of its results.csv, and a run that finished after
+    it was written may be there too); the section's spiking cells are their means."""
+    from experiments.sweep.run import plan
+
+    tool = _load("scaling_study")
+    probes, cka = tool.read_csv(tool.STUDY / "probes.csv"), tool.read_csv(tool.STUDY / "cka.csv")
+    assert {r["backend"] for r in probes} == {r["backend"] for r in cka} == {"rate", "spiking"}
+
+    data = tool.load()
+
+    def points(rows):
+        return {(r["base"], int(r["cortex.n_units"])) for r in rows}
+
+    assert {(r["base"], int(r["n_units"])) for r in probes if r["backend"] == "rate"} == points(data["size"]["results"])
+    spiking = {(r["base"], int(r["n_units"])) for r in probes if r["backend"] == "spiking"}
+    planned = {(Path(r.point.base).name, r.resolved["cortex"]["n_units"])
+               for r in plan(ROOT / "configs" / "sweeps" / "cortex_scaling_spiking.yaml").runs}
+    done = points(data["spiking"]["results"])
+    assert done and done <= spiking <= planned, (sorted(done), sorted(spiking), sorted(planned))
+    for base, n in spiking:   # every replica, on the recorded counts and on the readout's filters
+        mine = [r for r in probes if r["backend"] == "spiking" and (r["base"], int(r["n_units"])) == (base, n)]
+        for target in ("state", "branch"):
+            for features in ("", "counts + filters", "input symbols + filters"):
+                got = [r for r in mine if r["target"] == target and r["features"].startswith(features)
+                       and bool(r["features"]) == bool(features)]
+                assert sorted(int(r["replica"]) for r in got) == list(range(5)), (n, target, features)
+    assert {int(r["a"]) for r in cka if r["backend"] == "spiking" and r["between"] == "seeds"} == {n for _, n in spiking}
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    table = _section_table(section, "| rung | read from |")
+    header = next(ln for ln in section.splitlines() if ln.startswith("| rung | read from |"))
+    sizes = [int(c.strip().replace(",", "")) for c in header.strip().strip("|").split("|")[4:]]
+    row = next(r for r in table if r[1] == "spiking: spike counts" and r[2] == "branch")
+    for base, n in spiking:
+        scores = [float(r["score"]) for r in probes if r["backend"] == "spiking" and int(r["n_units"]) == n
+                  and r["target"] == "branch" and not r["features"]]
+        assert row[4 + sizes.index(n)].split(" (")[0] == f"{np.mean(scores):.3f}", n
+
+
 def test_the_full_grid_resumes_from_the_thinned_sweeps_committed_results(tmp_path):
     from experiments.sweep.run import pending_jobs, plan
 

@@ -9,7 +9,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import (FIGURES, RUNGS, STRINGS, _num, baseline_curves, chance, data_points,  # noqa: E402
-                          data_sizes, data_strings, load, missing, size_points)
+                          data_sizes, data_strings, load, missing, probe_cells, size_points)
 
 # one look per baseline, the same in both figures: n-grams grey, the two LSTM regimes apart
 LOOKS = {
@@ -127,25 +127,57 @@ def data_axis(data, plt, out: Path) -> Path:
     return out / "scaling_data.png"
 
 
+SOURCE_LOOKS = {"rate": dict(color="tab:blue", marker="o"), "spiking: spike counts": dict(color="tab:orange", marker="s"),
+                "spiking: counts": dict(color="tab:red", marker="D"), "no cortex": dict(color="0.5", marker="x")}
+
+
+def _source_look(source: str) -> dict:
+    return next(v for k, v in SOURCE_LOOKS.items() if source.startswith(k))
+
+
 def probes(data, plt, out: Path) -> Path | None:
-    """Decoder scores against size, one line per rung and latent."""
-    targets = sorted({(r["base"], r["target"]) for r in data["probes"]}, key=lambda t: (list(RUNGS).index(t[0]), t[1]))
-    if not targets:
+    """Left: decoder scores against rate-cortex size, one line per rung and latent (depth dashed).
+    Right: the rungs with a spiking config (embedded Reber), the rate cortex beside the spiking
+    cortex by size (spike counts; the counts with the readout's filters) and the input symbols
+    through those filters (no cortex); the branch solid, the state dashed."""
+    cells = probe_cells(data)
+    if not cells:
         return None
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    colors = plt.get_cmap("tab20")(np.linspace(0, 1, len(targets)))
-    for (base, target), color in zip(targets, colors):
-        by: dict = {}
-        for r in data["probes"]:
-            if (r["base"], r["target"]) == (base, target):
-                by.setdefault(int(r["n_units"]), []).append(_num(r["score"]))
+    spiking_rungs = {rung for rung, source, _ in cells if not source.startswith("rate")}
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 6.6), gridspec_kw={"width_ratios": [1.25, 1]})
+    rate = [(rung, target) for rung, source, target in cells if source.startswith("rate")]
+    colors = dict(zip(rate, plt.get_cmap("tab20")(np.linspace(0, 1, len(rate)))))
+    mean = lambda by, x: float(np.nanmean([v for v, _ in by[x]]))  # noqa: E731
+    for (rung, source, target), by in cells.items():
         xs = sorted(by)
-        ax.plot(xs, [np.nanmean(by[x]) for x in xs], marker="o", color=color, ls="--" if target == "depth" else "-",
-                label=f"{RUNGS[base][0]}: {target}")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("cortex size (units)")
-    ax.set_ylabel("balanced accuracy (depth: R^2)")
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        if source.startswith("rate"):
+            left.plot(xs, [mean(by, x) for x in xs], marker="o", color=colors[(rung, target)],
+                      ls="--" if target == "depth" else "-", label=f"{RUNGS[rung][0]}: {target}")
+        if rung in spiking_rungs:
+            right.plot(xs, [mean(by, x) for x in xs], ls="-" if target == "branch" else "--", ms=6,
+                       **_source_look(source), label=f"{source}; {target}")
+    def ticks(ax, xs):
+        ax.set_xticks(xs, [f"{x:,}" for x in xs], fontsize=7)
+        ax.minorticks_off()
+
+    for ax in (left, right):
+        ax.set_xscale("log", base=2)
+        ax.set_ylabel("balanced accuracy (depth: R^2)")
+        ticks(ax, sorted({x for (_, source, _), by in cells.items() if source.startswith("rate") for x in by}))
+    left.set_xlabel("rate cortex size (units)")
+    left.set_title("rate cortex, every rung", fontsize=9)
+    right.set_xlabel("rate cortex size (units)")
+    right.set_title(", ".join(RUNGS[r][0] for r in sorted(spiking_rungs)) + ": rate and spiking cortex", fontsize=9)
+    top = right.twiny()   # the spiking sizes on the top axis, the same scale
+    top.set_xscale("log", base=2)
+    top.set_xlim(right.get_xlim())
+    ticks(top, sorted({x for (rung, source, _), by in cells.items() if not source.startswith("rate") for x in by}))
+    top.set_xlabel("spiking cortex size (neurons)", fontsize=8)
+    if spiking_rungs:
+        right.axhline(0.5, color="black", lw=0.6, label="chance (branch)")
+    left.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    right.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.suptitle("decoders on 64 recorded units or neurons (16 at 16 units), test phase, mean over 5 seeds", fontsize=9)
     fig.tight_layout()
     fig.savefig(out / "scaling_probes.png", dpi=110)
     plt.close(fig)

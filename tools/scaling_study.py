@@ -1,7 +1,7 @@
 """The scaling study's tables and figures in docs/results.md ("Language"), made from committed CSVs.
 
     python tools/scaling_study.py collect studies/scaling/size   # replicas.csv from the run dirs (scaling_collect.py)
-    python tools/scaling_study.py probes studies/scaling/size    # probes.csv, cka.csv from traces.h5 (scaling_collect.py)
+    python tools/scaling_study.py probes studies/scaling/size studies/scaling/spiking   # probes.csv, cka.csv from traces.h5 (scaling_collect.py)
     python tools/scaling_study.py table studies/scaling/size     # a quick look at one sweep
     python tools/scaling_study.py seed-full                      # studies/scaling/full/results.csv: the thinned points
     python tools/scaling_study.py --write                        # re-render docs/results.md's section
@@ -516,36 +516,117 @@ def strict_table(data: dict) -> str:
             "figures from summaries of its Table 1, not checked against the paper).")
 
 
-def probe_table(data: dict) -> str:
-    """Mean decoder score over seeds per rung, target and size (chance in brackets)."""
+SPIKING_RUNGS = {"embedded_reber_spiking.yaml": "embedded_reber.yaml"}   # a spiking config -> the rung it runs
+BACKENDS = ("rate", "spiking")
+
+
+def rung_of(base: str) -> str:
+    """The rung (a key of RUNGS) a base config runs, whichever the backend."""
+    return SPIKING_RUNGS.get(base, base)
+
+
+def _probe_source(r: dict) -> str:
+    """What a probes.csv row's decoder read: the backend, and the features beyond the recorded activity."""
+    backend, features = r.get("backend") or "rate", r.get("features") or ""
+    if features.startswith("input"):
+        return f"no cortex: {features}"
+    return f"{backend}: {features}" if features else {"rate": "rate: unit activity", "spiking": "spiking: spike counts"}.get(backend, backend)
+
+
+def _probe_order(r: dict) -> tuple:
+    features = r.get("features") or ""
+    return (BACKENDS.index(r.get("backend") or "rate"), features.startswith("input"), features)
+
+
+def probe_cells(data: dict) -> dict:
+    """(rung, what the decoder read, target) -> {size: [(score, chance) per seed]}, rung by rung in
+    RUNGS order, the rate cortex first, then the spiking cortex, then the no-cortex reference."""
     cells: dict = {}
-    for r in data["probes"]:
-        cells.setdefault((r["base"], r["target"]), {}).setdefault(int(r["n_units"]), []).append((_num(r["score"]), _num(r["chance"])))
+    for r in sorted(data["probes"], key=lambda r: (list(RUNGS).index(rung_of(r["base"])), _probe_order(r), r["target"])):
+        cells.setdefault((rung_of(r["base"]), _probe_source(r), r["target"]), {}).setdefault(
+            int(r["n_units"]), []).append((_num(r["score"]), _num(r["chance"])))
+    return cells
+
+
+def _probe_mean(by: dict, n: int) -> float:
+    return float(np.nanmean([s for s, _ in by[n]]))
+
+
+def probe_table(data: dict) -> str:
+    """Mean decoder score over seeds per rung, what it read, target and size (rate: units; spiking:
+    neurons; chance in brackets)."""
+    cells = probe_cells(data)
     sizes = sorted({n for c in cells.values() for n in c})
     rows = []
-    for (base, target), by in sorted(cells.items(), key=lambda kv: (list(RUNGS).index(kv[0][0]), kv[0][1])):
+    for (rung, source, target), by in cells.items():
         measure = "R^2" if target == "depth" else "bal. acc."
-        rows.append([RUNGS[base][0], target, measure] + [
-            f"{np.nanmean([s for s, _ in by[n]]):.3f} ({np.mean([c for _, c in by[n]]):.2f})" if n in by else "" for n in sizes])
-    return _table(["rung", "latent", "score"] + [f"{n:,}" for n in sizes], rows)
+        rows.append([RUNGS[rung][0], source, target, measure] + [
+            f"{_probe_mean(by, n):.3f} ({np.mean([c for _, c in by[n]]):.2f})" if n in by else "" for n in sizes])
+    return _table(["rung", "read from", "latent", "score"] + [f"{n:,}" for n in sizes], rows)
+
+
+def spiking_probe_summary(data: dict) -> str:
+    """The spiking cortex's probes in words: the T/P branch and the grammar state from one step's
+    spike counts, from the readout's filters of them, from the input through the same filters;
+    beside the rate cortex at the nearest probed size (in log size) and the runs' own
+    test.longrange_accuracy (results.csv)."""
+    cells = probe_cells(data)
+    spk = {(src, t): by for (rung, src, t), by in cells.items() if src.startswith("spiking") or src.startswith("no cortex")}
+    rate = {t: by for (rung, src, t), by in cells.items() if rung == "embedded_reber.yaml" and src.startswith("rate")}
+    if not spk or not rate:
+        return "Spiking cortex: no probes."
+    neurons = sorted({n for by in spk.values() for n in by})
+    nearest = lambda sizes, n: min(sizes, key=lambda m: abs(np.log2(m / n)))  # noqa: E731
+    sizes = " / ".join(f"{n:,}" for n in neurons)
+
+    def series(by):
+        got = [_f(_probe_mean(by, n)) if n in by else "n/a" for n in neurons]
+        return f"{got[0]} at every size (one stream)" if len(set(got)) == 1 and len(got) > 1 else " / ".join(got)
+
+    def beside(values: dict) -> str:   # the rate cortex at the size nearest each spiking size
+        near = [nearest(values, n) for n in neurons]
+        return f"({' / '.join(f'{m:,}' for m in near)} units) " + " / ".join(_f(values[m]) for m in near)
+
+    counts = next(src for src, _ in spk if src == "spiking: spike counts")
+    filters = next((src for src, _ in spk if src.startswith("spiking:") and src != counts), None)
+    inputs = next((src for src, _ in spk if src.startswith("no cortex")), None)
+    lines = [f"Spiking cortex, embedded Reber, 64 recorded neurons at {sizes} neurons (mean over 5 seeds):", ""]
+    for target, what in (("branch", "the T/P branch (chance 0.50)"), ("state", "the grammar state")):
+        parts = [f"one step's spike counts {series(spk[(counts, target)])}"]
+        if filters:
+            parts.append(f"the counts with the readout's filters ({filters.split('filters ', 1)[-1]}) {series(spk[(filters, target)])}")
+        if inputs:
+            parts.append(f"the input symbols through the same filters {series(spk[(inputs, target)])}")
+        parts.append("the rate cortex's 64 units at the nearest size " + beside({m: _probe_mean(rate[target], m) for m in rate[target]}))
+        lines.append(f"- {what}: " + "; ".join(parts) + ".")
+    acc = {int(r["cortex.n_units"]): _num(r["test.longrange_accuracy"]) for r in data["spiking"]["results"]}
+    lines.append("- `test.longrange_accuracy` of the same runs: " + " / ".join(_f(acc.get(n, float("nan"))) for n in neurons)
+                 + (" (n/a: not in results.csv yet)" if any(n not in acc for n in neurons) else "")
+                 + "; the rate cortex at the nearest size "
+                 + beside({m: float(np.mean(v)) for m, v in size_points(data, "embedded_reber.yaml").items()}) + ".")
+    return "\n".join(lines)
 
 
 def cka_table(data: dict) -> str:
-    """Mean linear CKA between seeds (state means) and between neighbouring sizes (same stream)."""
+    """Mean linear CKA between seeds (state means) and between neighbouring sizes (same stream), per
+    rung and backend (spiking: spike counts), the spiking rows under their rung's rate row."""
     rows = []
-    for base in RUNGS:
-        seeds = {int(r["a"]): [] for r in data["cka"] if r["base"] == base and r["between"] == "seeds"}
-        for r in data["cka"]:
-            if r["base"] == base and r["between"] == "seeds":
-                seeds[int(r["a"])].append(_num(r["cka"]))
+    bases = [b for rung in RUNGS for b in [rung] + [s for s, r in SPIKING_RUNGS.items() if r == rung]]
+    for base, backend in [(b, k) for b in bases for k in BACKENDS]:
+        seeds: dict = {}
         pairs: dict = {}
         for r in data["cka"]:
-            if r["base"] == base and r["between"] == "sizes":
+            if r["base"] != base or (r.get("backend") or "rate") != backend:
+                continue
+            if r["between"] == "seeds":
+                seeds.setdefault(int(r["a"]), []).append(_num(r["cka"]))
+            elif r["between"] == "sizes":
                 pairs.setdefault((int(r["a"]), int(r["b"])), []).append(_num(r["cka"]))
         if seeds:
-            rows.append([RUNGS[base][0], ", ".join(f"{n:,}: {np.nanmean(v):.2f}" for n, v in sorted(seeds.items())),
+            rows.append([RUNGS[rung_of(base)][0], backend,
+                         ", ".join(f"{n:,}: {np.nanmean(v):.2f}" for n, v in sorted(seeds.items())),
                          ", ".join(f"{a:,}-{b:,}: {np.nanmean(v):.2f}" for (a, b), v in sorted(pairs.items()))])
-    return _table(["rung", "between seeds (state means), by size", "between sizes (same stream, per step)"], rows)
+    return _table(["rung", "cortex", "between seeds (state means), by size", "between sizes (same stream, per step)"], rows)
 
 
 def full_grid_estimate(data: dict, sizes=(16, 64, 256, 1024, 4096, 16384, 65536),
@@ -676,8 +757,9 @@ def render(data: dict) -> str:
            data_table(data), "",
            missing_note(data), "",
            "#### Embedded Reber: the strict criterion of the 1997 LSTM paper", "", strict_table(data), "",
-           "#### Probes: latent variables decoded from 64 recorded units (16 at 16 units), the in-range `test` phase (chance in brackets)", "",
-           probe_table(data), "", "#### Representational similarity (linear CKA)", "", cka_table(data), "",
+           "#### Probes: latent variables decoded from 64 recorded units (16 at 16 units; spiking: neurons), the in-range `test` phase (chance in brackets)", "",
+           probe_table(data), "", spiking_probe_summary(data), "",
+           "#### Representational similarity (linear CKA)", "", cka_table(data), "",
            "#### Wall time", "", wall_table(data)]
     return "\n".join(out)
 
@@ -693,17 +775,17 @@ def write(path: Path = RESULTS_MD) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("command", nargs="?", choices=["collect", "probes", "table", "seed-full"])
-    p.add_argument("sweep_dir", nargs="?", type=Path)
+    p.add_argument("sweep_dir", nargs="*", type=Path, help="sweep dirs (probes: all of them together)")
     p.add_argument("--write", action="store_true", help="re-render docs/results.md's language section")
     p.add_argument("--figures", action="store_true", help="redraw docs/figures/scaling_*.png")
     a = p.parse_args(argv)
     if a.command in ("collect", "probes", "seed-full"):
         import scaling_collect
 
-        print(*{"collect": lambda d: [scaling_collect.collect(d)], "probes": scaling_collect.probes,
-                "seed-full": lambda d: [scaling_collect.seed_full()]}[a.command](a.sweep_dir))
+        print(*{"collect": lambda ds: [scaling_collect.collect(d) for d in ds], "probes": lambda ds: scaling_collect.probes(*ds),
+                "seed-full": lambda ds: [scaling_collect.seed_full()]}[a.command](a.sweep_dir))
     elif a.command == "table":
-        rows = [r for r in read_csv(a.sweep_dir / "results.csv") if r["status"] == "done"]
+        rows = [r for d in a.sweep_dir for r in read_csv(d / "results.csv") if r["status"] == "done"]
         for r in rows:
             rung = r.get("base", "")
             if rung in RUNGS:
