@@ -56,7 +56,6 @@ def collect(sweep_dir: Path) -> Path:
     return sweep_dir / "replicas.csv"
 
 
-CKA_BLAS_THREADS = 2   # the committed cka.csv's rate rows were computed so; one thread moves some in the 7th digit
 
 
 def _backend(run_dir: Path) -> str:
@@ -109,12 +108,6 @@ def probes(*sweep_dirs: Path) -> list[Path]:
     A spiking run adds decoders on its readout's filters of the recorded counts and of the input
     symbols (column `features`, see _filter_rows; empty: the recorded activity as it is)."""
     from experiments.probes.sequence import linear_cka, load_sequence, probe_sequence_run, state_cka, state_means
-    from threadpoolctl import threadpool_limits
-
-    def pinned(f, *args):   # float32 sums: their last digits follow how BLAS splits them; a fixed split repeats them
-        with threadpool_limits(CKA_BLAS_THREADS, user_api="blas"):
-            return f(*args)
-
     rows, cka, loaded = [], [], {}
     for sweep_dir in sweep_dirs:
         for run, run_dir in _done_runs(Path(sweep_dir)):
@@ -126,7 +119,7 @@ def probes(*sweep_dirs: Path) -> list[Path]:
             means = [state_means(d["activity"][k], d["targets"]["state"][k]) for k in range(d["activity"].shape[0])]
             for i, j in itertools.combinations(range(len(means)), 2):
                 cka.append({"backend": backend, "base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
-                            "cka": pinned(state_cka, means[i], means[j]), "items": len(set(means[i]) & set(means[j]))})
+                            "cka": state_cka(means[i], means[j]), "items": len(set(means[i]) & set(means[j]))})
     for backend, base in dict.fromkeys((k, b) for k, b, _ in loaded):
         sizes = sorted(n for k, b, n in loaded if (k, b) == (backend, base))
         for a, b in zip(sizes, sizes[1:]):   # the same replica seed at two sizes: the same stream
@@ -134,7 +127,7 @@ def probes(*sweep_dirs: Path) -> list[Path]:
             for k in range(da["activity"].shape[0]):
                 steps = np.flatnonzero(da["active"][k])[:2000]
                 cka.append({"backend": backend, "base": base, "between": "sizes", "a": a, "b": b, "pair": f"{k}",
-                            "cka": pinned(linear_cka, da["activity"][k, steps], db["activity"][k, steps]), "items": len(steps)})
+                            "cka": linear_cka(da["activity"][k, steps], db["activity"][k, steps]), "items": len(steps)})
     _write_csv(STUDY / "probes.csv", rows)
     _write_csv(STUDY / "cka.csv", cka)
     return [STUDY / "probes.csv", STUDY / "cka.csv"]

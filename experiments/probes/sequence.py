@@ -104,8 +104,8 @@ def probe_sequence_run(run_dir: str | Path, phase: str = "test") -> list[dict]:
 
 def linear_cka(X: np.ndarray, Y: np.ndarray) -> float:
     """Linear CKA (Kornblith et al. 2019) of two samples of the same N items: X (N, p), Y (N, q)."""
-    X = X - X.mean(0)
-    Y = Y - Y.mean(0)
+    X = X - X.mean(0, dtype=np.float64)   # in float64: the recorded activity is float32, whose sums
+    Y = Y - Y.mean(0, dtype=np.float64)   # would change in the last digits with the BLAS thread count
     xy = np.linalg.norm(X.T @ Y) ** 2
     den = np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)
     return float(xy / den) if den > 0 else math.nan
