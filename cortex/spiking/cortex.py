@@ -44,9 +44,12 @@ class SpikingCortex(LearnsOnline, CortexBase):
     ``n_actions``: what the closed-loop heads predict and choose.
     """
 
-    #: saved state (cortex.base.capture_state); ``_network`` is the Brian2 network's (netstate.py)
-    state_attrs = ("_step", "_plastic", "_brian_seed", "_input_rngs", "_phases", "_slow", "predictor", "heads",
-                   "_network")
+    #: saved state (cortex.base.capture_state); ``_network`` is the Brian2 network's (netstate.py).
+    #: ``_network`` comes first: with cpp_standalone it raises TypeError (no state to save) before
+    #: anything is copied. After the others, it let the walk copy the RLS readout's P (K F^2 floats:
+    #: 13 GB at 8,000 units x 5 replicas) at every phase end, only to throw the copy away
+    state_attrs = ("_network", "_step", "_plastic", "_brian_seed", "_input_rngs", "_phases", "_slow", "predictor",
+                   "heads")
     #: units of ``CortexOutput.activity`` / ``SequenceOutput.activity``: spike counts per step
     activity_units = "spikes/step"
     trace_info = monitors.TRACE_INFO
@@ -152,22 +155,23 @@ class SpikingCortex(LearnsOnline, CortexBase):
         """
         inputs, active = self.sequence_inputs(inputs, active)
         self.sequence_plasticity(plasticity, inputs.shape)  # refused: STDP runs inside the simulation
-        K, T = inputs.shape
+        T = inputs.shape[1]
         if self.wants_input_ahead:
             if self._schedule is None:  # a caller that did not plan ahead: this call is the whole run
                 self.simulate_ahead([(self._plastic, [(inputs, active)])])
             counts, spikes, v, self._step = self._schedule.replay(inputs, active)
         else:
             counts, spikes, v = self._simulate_block(inputs, active)
-        slow = self._slow.run(counts, active) if self._slow is not None else None
-        feats = feat.features(counts, slow, out=np.empty((K, T, self.n_features), self._dtype))
+        feats = feat.block_features(counts, active, self._slow, self._dtype)  # (K, T, F): this block only
         probs = self.predictor.run(inputs, active, self._plastic, self._step, self.params.block_steps,
                                    lambda s, e: feats[:, s:e])
         self._step += T
         extra = {**spikes, "rate_hz": monitors.pop_rate_hz(counts, self.params.n_exc, self.params.step_ms)}
         if v is not None:
             extra["v_mv"] = v
-        return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample], extra=extra)
+        # a copy: a view would keep this block's counts of every neuron alive while the caller
+        # holds the output, i.e. through the next block
+        return SequenceOutput(probs=probs, activity=counts[..., : self.n_sample].copy(), extra=extra)
 
 
     def _set_gate(self, running: np.ndarray, t_ms: float) -> None:

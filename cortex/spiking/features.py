@@ -15,15 +15,18 @@ def bin_counts(i: np.ndarray, t_ms: np.ndarray, replica: np.ndarray, local: np.n
 
     ``i``, ``t_ms``: global neuron index and time (ms) of each spike; ``replica``/``local`` map
     global indices to (replica, local index). Steps are [t0 + s*step, t0 + (s+1)*step).
+    Counted one replica at a time: the integer counts of (T, n_exc) are the only temporary.
     """
     # times lie on the dt grid: count in whole time steps so rounding never moves a spike
     bins = int(round(step_ms / dt_ms))
     step = (np.rint((t_ms - t0_ms) / dt_ms).astype(np.int64)) // bins
     k, l = replica[i], local[i]
     keep = (l < n_exc) & (step >= 0) & (step < T)
-    flat = (k[keep] * T + step[keep]) * n_exc + l[keep]
-    counts = np.bincount(flat, minlength=K * T * n_exc)
-    return counts.reshape(K, T, n_exc).astype(np.float32)
+    k, flat = k[keep], step[keep] * n_exc + l[keep]
+    counts = np.empty((K, T, n_exc), np.float32)
+    for r in range(K):
+        counts[r] = np.bincount(flat[k == r], minlength=T * n_exc).reshape(T, n_exc)
+    return counts
 
 
 class FilterBank:
@@ -40,17 +43,19 @@ class FilterBank:
         self.decay = np.exp(-step_ms / np.asarray(taus_ms, np.float32))[:, None, None]  # (J, 1, 1)
         self.state = np.zeros((len(self.decay), K, n), np.float32)
 
-    def run(self, counts: np.ndarray, active: np.ndarray) -> np.ndarray:
-        """Filter (K, T, n) counts; returns (K, T, J * n) (filter j in block j), advancing the state."""
+    def run(self, counts: np.ndarray, active: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Filter (K, T, n) counts; returns (K, T, J * n) (filter j in block j), advancing the state.
+        Written into ``out`` (any float dtype, e.g. a slice of the feature array) when given."""
         K, T, n = counts.shape
         J = len(self.decay)
-        out = np.empty((K, T, J, n), np.float32)
+        if out is None:
+            out = np.empty((K, T, J * n), np.float32)
         d, y = self.decay, self.state
         for s in range(T):
             y = np.where(active[None, :, s, None], d * y + (1.0 - d) * counts[None, :, s], y)
-            out[:, s] = y.transpose(1, 0, 2)
+            out[:, s] = y.transpose(1, 0, 2).reshape(K, J * n)
         self.state = y
-        return out.reshape(K, T, J * n)
+        return out
 
 
 def features(counts: np.ndarray, filtered: np.ndarray | None, out: np.ndarray | None = None) -> np.ndarray:
@@ -63,5 +68,19 @@ def features(counts: np.ndarray, filtered: np.ndarray | None, out: np.ndarray | 
     out[..., :n] = counts
     if filtered is not None:
         out[..., n:-1] = filtered
+    out[..., -1] = 1.0
+    return out
+
+
+def block_features(counts: np.ndarray, active: np.ndarray, bank: FilterBank | None, dtype) -> np.ndarray:
+    """The readout features (K, T, F) of one block of (K, T, n) counts: the values of
+    :func:`features` of the counts and ``bank.run(counts, active)``, in one new array of ``dtype``
+    that the filters write into directly (no (K, T, J * n) array of their own)."""
+    K, T, n = counts.shape
+    width = n * (1 + (len(bank.decay) if bank is not None else 0)) + 1
+    out = np.empty((K, T, width), dtype)
+    if bank is not None:
+        bank.run(counts, active, out=out[..., n:-1])
+    out[..., :n] = counts
     out[..., -1] = 1.0
     return out

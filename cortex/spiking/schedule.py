@@ -54,6 +54,7 @@ class Schedule:
         all_active = np.concatenate([a for _, _, a in blocks], axis=1) if blocks else np.ones((K, 0), bool)
         gate = inp.gate_spikes(all_active, p.step_ms, 0.0, p.dt_ms)
         spikes = (np.concatenate(idx) if idx else np.zeros(0, np.int64), np.concatenate(times) if times else np.zeros(0))
+        del idx[:], times[:]  # the whole experiment's input spikes: one copy (Brian2 makes its own)
         rec = standalone.simulate(p, K, n_inputs, n_sample, structure_rngs, spikes, gate, runs, cache,
                                   running=all_active[:, 0] if all_active.shape[1] else np.ones(K, bool))
         return cls(p, blocks, rec, Layout.make(K, p.n_units, p.n_exc, n_sample), n_sample)

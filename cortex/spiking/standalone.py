@@ -16,10 +16,12 @@ exactly as in the runtime path; one ``run()`` per phase would make Brian2 genera
 every code object once per run), then ``device.build`` writes the project into a fresh
 directory, which we compile (reusing stored objects, see below) and run. The membrane-potential
 probe comes back as a numpy array; the spikes stay on disk (``SpikeFile``: the binary's result files,
-memory-mapped, so the whole experiment's spikes never sit in this process's memory: 12 bytes per
-spike, 0.9 GB at 800 units for the shipped experiment), and ``cortex.spiking.schedule`` reads them
-block by block for ``SpikingCortex.run_sequence``: readout, scoring and recording then do the same
-numpy work in the same order as with the cython runtime.
+12 bytes per spike: 0.9 GB at 800 units for the shipped experiment, ~2.5 GB at 8,000 units x 5
+replicas), and ``cortex.spiking.schedule`` reads them block by block for
+``SpikingCortex.run_sequence``: readout, scoring and recording then do the same numpy work in the
+same order as with the cython runtime. The files are read, not memory-mapped: the pages of a map
+that have been read stay counted in the process's resident set (shared, file-backed) unless the
+kernel reclaims them, so a replay through a map ended up holding the whole experiment's spikes.
 
 Design choices:
 
@@ -64,39 +66,63 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 class SpikeFile:
-    """The spikes of a finished simulation, left in the binary's result files and memory-mapped:
-    :meth:`between` reads one window at a time. The files go when this object does."""
+    """The spikes of a finished simulation, left in the binary's result files: :meth:`between`
+    reads one window at a time (two ``np.fromfile`` reads of that window, plus at most two reads of
+    ``STRIDE`` times to place its ends). In memory: one time every ``STRIDE`` spikes (the index
+    that places a window), never the files. The files go when this object does."""
+
+    STRIDE = 1 << 16  # spikes per index mark: 512 KB of times read to place each end of a window
 
     def __init__(self, directory: Path, i_file: str, t_file: str):
         self.directory = directory
-        self.i = _memmap(directory / i_file, np.int32)   # global neuron index of every spike
-        self.t_s = _memmap(directory / t_file, np.float64)  # spike times (s), in time order
-        self.sorted = True  # a SpikeMonitor records in time order; checked in windows
-        for lo in range(0, len(self.t_s), 1 << 22):
-            chunk = self.t_s[max(lo - 1, 0):lo + (1 << 22)]
-            if (np.diff(chunk) < 0).any():
-                self.sorted = False
-                break
-        if not self.sorted:
-            order = np.argsort(self.t_s, kind="stable")
-            self.i, self.t_s = np.asarray(self.i)[order], np.asarray(self.t_s)[order]
+        self.i_path, self.t_path = directory / i_file, directory / t_file
+        self.n = self.t_path.stat().st_size // 8
+        if self.i_path.stat().st_size != 4 * self.n:
+            raise ValueError(f"cpp_standalone: {i_file} and {t_file} hold different numbers of spikes")
         weakref.finalize(self, shutil.rmtree, str(directory), True)
+        self.sorted = self._index()  # a SpikeMonitor records in time order; checked chunk by chunk
+        if not self.sorted:  # never seen; sort once in memory and write the files back in order
+            order = np.argsort(np.fromfile(self.t_path, np.float64), kind="stable")
+            np.fromfile(self.t_path, np.float64)[order].tofile(self.t_path)
+            np.fromfile(self.i_path, np.int32)[order].tofile(self.i_path)
+            self._index()
+
+    def _index(self) -> bool:
+        """Read the times once, chunk by chunk: keep every STRIDE-th (``marks``); True if in order."""
+        marks, last, ordered = [], -np.inf, True
+        chunk = self.STRIDE * 16  # 8 MB of times at a time
+        for lo in range(0, self.n, chunk):
+            t = self._read(self.t_path, np.float64, lo, min(lo + chunk, self.n))
+            ordered = ordered and t[0] >= last and not (np.diff(t) < 0).any()
+            marks.append(t[::self.STRIDE].copy())  # a view would keep the whole chunk
+            last = t[-1]
+        self.marks = np.concatenate(marks) if marks else np.zeros(0)
+        return ordered
 
     def __len__(self) -> int:
-        return len(self.t_s)
+        return self.n
+
+    @staticmethod
+    def _read(path: Path, dtype, lo: int, hi: int) -> np.ndarray:
+        """Elements lo..hi-1 of a raw array file, read into a new array."""
+        dtype = np.dtype(dtype)
+        if hi <= lo:
+            return np.zeros(0, dtype)
+        return np.fromfile(path, dtype, count=hi - lo, offset=lo * dtype.itemsize)
+
+    def _position(self, t_s: float) -> int:
+        """Number of spikes with time < t_s (``np.searchsorted(times, t_s)`` over the whole file)."""
+        j = int(np.searchsorted(self.marks, t_s))  # spikes before mark j-1 are earlier, from mark j on not
+        if j == 0:
+            return 0
+        lo = (j - 1) * self.STRIDE
+        return lo + int(np.searchsorted(self._read(self.t_path, np.float64, lo, min(lo + self.STRIDE, self.n)), t_s))
 
     def between(self, t0_ms: float, t1_ms: float) -> tuple[np.ndarray, np.ndarray]:
         """(global index int32, time ms) of the spikes with t0_ms <= t < t1_ms, in time order."""
         # times lie on the dt grid and the bounds between grid points: seconds or ms give the same cut
-        lo, hi = np.searchsorted(self.t_s, [t0_ms * 1e-3, t1_ms * 1e-3])
-        return np.array(self.i[lo:hi]), self.t_s[lo:hi] * 1e3  # as the runtime path computes ms
-
-
-def _memmap(path: Path, dtype) -> np.ndarray:
-    """A read-only map of a raw array file (an empty array for an empty file)."""
-    if path.stat().st_size == 0:
-        return np.zeros(0, dtype)
-    return np.memmap(path, dtype=dtype, mode="r")
+        lo, hi = self._position(t0_ms * 1e-3), self._position(t1_ms * 1e-3)
+        return self._read(self.i_path, np.int32, lo, hi), self._read(self.t_path, np.float64, lo, hi) * 1e3
 
 
 @dataclass
@@ -189,6 +215,9 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     finally:
         get_device().reinit()
         reset_device()
+        # the Brian2 objects hold the whole experiment's input spikes (and cycles keep them): free
+        # them now rather than at the next build, before the replay allocates its blocks
+        gc.collect()
         shutil.rmtree(directory, ignore_errors=True)
         for key, value in saved_env.items():
             if value is None:
