@@ -125,6 +125,15 @@ class SpikingParams(CortexParams):
         """Inhibitory neurons per replica."""
         return self.n_units - self.n_exc
 
+    def memory_refusal(self, n_replicas: int, **known) -> str | None:
+        """Why ``n_replicas`` replicas of this cortex would not fit in memory, or None
+        (``cortex.spiking.memory``; checked by ``experiments.config`` at validation). ``known``:
+        what the caller knows better than the estimate's bounds (``n_inputs``, ``sequence_steps``,
+        ``sample_units``)."""
+        from cortex.spiking.memory import refusal
+
+        return refusal(self, n_replicas, **known)
+
 
 SPIKING_MODELS = {"lif": (SpikingParams, "cortex.spiking.cortex:SpikingCortex")}
 
