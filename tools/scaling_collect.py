@@ -28,14 +28,15 @@ def _done_runs(sweep_dir: Path):
 
 def collect(sweep_dir: Path) -> Path:
     """replicas.csv: one row per (run, replica), every phase's per-replica metrics; and failed.csv,
-    one row per run that results.csv has as failed, with the last line of its error.txt (removed
-    once no run has failed)."""
+    one row per run that results.csv has as failed, with the last line of its error.txt (its
+    `--- ... ---` markers skipped; the file is removed once no run has failed)."""
     failed = []
     status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
     for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
         if status.get(run["run_id"], "done") != "done":
             err = sweep_dir / "runs" / run["run_id"] / "error.txt"
-            lines = [ln.strip() for ln in err.read_text().splitlines() if ln.strip()] if err.exists() else []
+            lines = [ln.strip() for ln in err.read_text().splitlines()
+                     if ln.strip() and not ln.strip().startswith("---")] if err.exists() else []
             failed.append({"run_id": run["run_id"], "base": Path(run["base"]).name,
                            **{k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()},
                            "error": lines[-1] if lines else f"status {status[run['run_id']]}, no error.txt"})
