@@ -25,7 +25,7 @@ def test_results_md_language_section_is_rendered_from_the_committed_csvs():
 
 
 @pytest.mark.parametrize("sweep", ["size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge",
-                                   "spiking"])
+                                   "spiking", "spiking_ladder"])
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("scaling_study")
     results = {r["run_id"]: r for r in tool.read_csv(tool.STUDY / sweep / "results.csv") if r["status"] == "done"}
@@ -161,6 +161,39 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
                 assert cell == f"never ({min(tried):,}-{max(tried):,})", (label, n, cell)
             else:   # a failed point could change the answer: the cell says so, and names it
                 assert "run failed" in cell and all(f"{g:,}" in cell for g in gone), (label, n, cell)
+
+
+def test_the_spiking_ladder_rows_are_the_results_csv_means_and_a_failed_point_says_so():
+    """The spiking cortex's ladder table (every rung: cortex_scaling_spiking_ladder.yaml; embedded
+    Reber: cortex_scaling_spiking.yaml, one base and no base column) holds results.csv's seed means
+    at each size in neurons, a failed point as missing with its error listed, and the per-backend
+    verdict names the spiking cortex."""
+    import csv
+
+    tool = _load("scaling_study")
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    table = _section_table(section, "| rung | metric | 100 neurons")
+    header = next(ln for ln in section.splitlines() if ln.startswith("| rung | metric | 100 neurons"))
+    cols = [c.strip() for c in header.strip().strip("|").split("|")]
+    cells = {(row[0], int(cols[i].split()[0].replace(",", ""))): row[i]
+             for row in table for i in range(2, len(cols)) if cols[i].endswith("neurons")}
+    seen = 0
+    for sweep in ("spiking", "spiking_ladder"):
+        path = tool.STUDY / sweep / "results.csv"
+        if not path.exists():
+            pytest.skip(f"studies/scaling/{sweep} not committed")
+        for r in csv.DictReader(open(path)):
+            rung = tool.rung_of(r.get("base") or "embedded_reber_spiking.yaml")
+            label, phase, metric, _, _ = tool.RUNGS[rung]
+            cell = cells[(label, int(r["cortex.n_units"]))]
+            if r["status"] == "done":
+                assert cell.split(" +- ")[0] == f"{float(r[f'{phase}.{metric}']):.3f}", (label, r["cortex.n_units"], cell)
+                seen += 1
+            else:
+                assert cell == "missing (run failed)"
+                assert f"{label}, spiking cortex, {int(r['cortex.n_units']):,} neurons" in section
+    assert seen >= 3 * len(tool.RUNGS)   # every rung at 100 / 400 / 1,600 neurons
+    assert "- spiking cortex (" in section
 
 
 def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value():

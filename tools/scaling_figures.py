@@ -9,7 +9,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import (FIGURES, RUNGS, STRINGS, _num, baseline_curves, chance, data_points,  # noqa: E402
-                          data_sizes, data_strings, load, missing, probe_cells, size_points)
+                          data_sizes, data_strings, load, missing, probe_cells, size_points,
+                          spiking_missing, spiking_points)
 
 # one look per baseline, the same in both figures: n-grams grey, the two LSTM regimes apart
 LOOKS = {
@@ -60,17 +61,25 @@ def ladder(data, plt, out: Path) -> Path:
     sizes = sorted({n for r in RUNGS for n in size_points(data, r)})
     for ax, rung in zip(axes, RUNGS):
         pts = size_points(data, rung)
+        ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
         xs = sorted(pts)
         ax.errorbar(xs, [np.mean(pts[x]) for x in xs], [np.std(pts[x]) for x in xs], marker="o", label="rate cortex")
-        if rung == "embedded_reber.yaml":
-            sp = {int(r["cortex.n_units"]): _num(r["test.longrange_accuracy"]) for r in data["spiking"]["results"]}
-            if sp:
-                ax.plot(sorted(sp), [sp[n] for n in sorted(sp)], "s-", color="tab:orange", label="spiking cortex (neurons)")
+        sp = spiking_points(data, rung)
+        if sp:
+            xs = sorted(sp)
+            ax.errorbar(xs, [np.mean(sp[x]) for x in xs], [np.std(sp[x]) for x in xs], marker="s", ms=4,
+                        color="tab:orange", label="spiking cortex (neurons)")
+        for (b, n) in spiking_missing(data):   # a failed spiking point: an x on the lower edge, and said
+            if b == rung:
+                ax.plot([n], [0.0], ls="none", marker="x", ms=8, mew=2, color="tab:orange", clip_on=False,
+                        transform=ax.get_xaxis_transform())
+                ax.text(0.97, 0.30, f"x: spiking, {n:,} neurons,\nrun failed (no value)", transform=ax.transAxes,
+                        fontsize=6.5, ha="right", va="bottom", color="firebrick")
         for bname, curve in sorted(baseline_curves(data, rung).items()):
             if STRINGS in curve:   # baselines have no size: a line at their STRINGS-string value
                 look = {k: v for k, v in LOOKS.get(bname, {}).items() if k != "marker"}
                 ax.axhline(curve[STRINGS], **{"lw": 1, **look}, label=NAMES.get(bname, bname))
-        _panel(ax, data, rung, "cortex size (units)")
+        _panel(ax, data, rung, "cortex size (units; spiking: neurons)")
         _ticks(ax, sizes)
     _legend(axes, len(RUNGS), f"all at {STRINGS:,} training strings")
     fig.tight_layout()

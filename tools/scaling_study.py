@@ -30,7 +30,8 @@ STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge", "spiking")
+SWEEPS = ("size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge", "spiking", "spiking_ladder")
+SPIKING_SWEEPS = ("spiking", "spiking_ladder")   # the spiking LIF cortex: embedded Reber, and the other rungs
 RATE_SWEEPS = ("size", "large", "data", "data_small")   # the rate cortex's points of cortex_scaling.yaml
 DATA_SWEEPS = ("data", "data_small")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 DATA_SIZE = 1024     # the largest size with the data axis (the old headline size; the wall estimate's reference)
@@ -104,6 +105,22 @@ def size_points(data: dict, rung: str) -> dict[int, list[float]]:
             if r["base"] == rung:   # both sweeps train on STRINGS strings
                 out.setdefault(int(r["cortex.n_units"]), []).append(_num(r[_col(rung)]))
     return out
+
+
+def spiking_points(data: dict, rung: str) -> dict[int, list[float]]:
+    """Spiking LIF cortex, STRINGS training strings: neurons -> every seed's value of the rung's metric."""
+    out: dict[int, list[float]] = {}
+    for name in SPIKING_SWEEPS:
+        for r in data[name]["replicas"]:
+            if rung_of(r["base"]) == rung:
+                out.setdefault(int(r["cortex.n_units"]), []).append(_num(r[_col(rung)]))
+    return out
+
+
+def spiking_missing(data: dict) -> dict[tuple[str, int], str]:
+    """(rung, neurons) -> the error of each spiking point that ran and did not finish."""
+    return {(rung_of(r["base"]), int(r["cortex.n_units"])): data[name]["errors"].get(r["run_id"], f"status {r['status']}")
+            for name in SPIKING_SWEEPS for r in data[name]["failed"]}
 
 
 def data_points(data: dict, rung: str, size: int = DATA_SIZE) -> dict[int, list[float]]:
@@ -225,6 +242,23 @@ def size_table(data: dict) -> str:
                        _f(base.get("LSTM converge", float("nan")))])
     return _table(["rung", "metric"] + [f"{n:,}" for n in sizes]
                   + ["chance", "best n-gram", "LSTM one pass", "LSTM converged"], rows)
+
+
+def spiking_size_table(data: dict) -> str:
+    """Per rung: mean +- seed s.d. of its metric on the spiking cortex at each size in neurons (a
+    failed point says so), beside chance and the best n-gram."""
+    gone = spiking_missing(data)
+    sizes = sorted({n for rung in RUNGS for n in spiking_points(data, rung)} | {n for _, n in gone})
+    rows = []
+    for rung, (label, phase, metric, crit, hb) in RUNGS.items():
+        pts = spiking_points(data, rung)
+        if not pts and not any(r == rung for r, _ in gone):
+            continue
+        grams = [v for k, v in baseline_means(data, rung).items() if "gram" in k]
+        rows.append([label, f"{phase}.{metric}"]
+                    + [_ms(pts[n]) if n in pts else "missing (run failed)" if (rung, n) in gone else "" for n in sizes]
+                    + [_f(chance(data, rung)), _f((max if hb else min)(grams) if grams else float("nan"))])
+    return _table(["rung", "metric"] + [f"{n:,} neurons" for n in sizes] + ["chance", "best n-gram"], rows)
 
 
 def fit_table(data: dict) -> str:
@@ -467,15 +501,19 @@ def lstm_summary(data: dict) -> str:
 
 
 def missing_note(data: dict) -> str:
-    """The points that ran and failed, each with its error: shown as missing, not dropped."""
-    gone = missing(data)
-    if not gone:
+    """The points that ran and failed, each with its error (rate cortex and spiking cortex): shown
+    as missing, not dropped."""
+    gone, spk = missing(data), spiking_missing(data)
+    if not gone and not spk:
         return "Every point of these sweeps finished."
-    lines = [f"Missing: {len(gone)} point{'s' if len(gone) > 1 else ''} whose run failed (status `failed` in results.csv, "
+    count = len(gone) + len(spk)
+    lines = [f"Missing: {count} point{'s' if count > 1 else ''} whose run failed (status `failed` in results.csv, "
              "no metrics). The tables mark them and the statements above leave them out; re-running their sweep runs "
              "only the points not done, and `collect` then brings them in."]
     for (rung, n, k), err in sorted(gone.items(), key=lambda kv: (kv[0][1], kv[0][2], list(RUNGS).index(kv[0][0]))):
         lines.append(f"- {RUNGS[rung][0]}, {n:,} units, {k:,} strings: `{err}`")
+    for (rung, n), err in sorted(spk.items(), key=lambda kv: (kv[0][1], list(RUNGS).index(kv[0][0]))):
+        lines.append(f"- {RUNGS[rung][0]}, spiking cortex, {n:,} neurons, {STRINGS:,} strings: `{err}`")
     return "\n".join(lines)
 
 
@@ -684,6 +722,95 @@ def wall_table(data: dict) -> str:
 
 
 # -- the answer, in words -------------------------------------------------------------------------------
+SHAPES = {"rises": "still improving at the largest size", "saturates": "improve with size, then saturate",
+          "peaks": "improve, then get worse", "flat": "do not improve with size"}
+
+
+def _shape(pts: dict, hb: bool, unit: str = "units") -> tuple[str, str]:
+    """How a metric moves with size: (a key of SHAPES, the words with numbers). A change counts when
+    it exceeds 0.01 and twice its standard error over seeds."""
+    sign = 1 if hb else -1
+    means = {n: float(np.mean(v)) for n, v in sorted(pts.items())}
+    sizes = sorted(means)
+    best = max(sizes, key=lambda n: sign * means[n])
+    gain, late = sign * (means[sizes[-1]] - means[sizes[0]]), sign * (means[sizes[-1]] - means[sizes[-2]])
+    a, b = pts[sizes[-2]], pts[sizes[-1]]
+    noise = max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.01)
+    if gain < 0.01 or best == sizes[0]:
+        return "flat", f"does not improve with size: best at {best:,} {unit} ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
+    if late < -noise:
+        return "peaks", f"improves up to {best:,} {unit} ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
+    if late < noise:
+        return "saturates", (f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} {unit}, "
+                             f"{means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})")
+    return "rises", f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} {unit})"
+
+
+def level(data: dict, rung: str, pts: dict) -> str | None:
+    """'chance' where the best size is within 0.05 of chance (accuracies), 'n-gram' where it is no
+    better than the best n-gram (within 0.01 or worse), else None."""
+    hb, sign = RUNGS[rung][4], 1 if RUNGS[rung][4] else -1
+    top = max(float(np.mean(v)) * sign for v in pts.values()) * sign
+    c = chance(data, rung)
+    if hb and not np.isnan(c) and top - c < 0.05:
+        return "chance"
+    grams = [v for k, v in baseline_means(data, rung).items() if "gram" in k]
+    if grams and sign * (top - (max if hb else min)(grams)) <= 0.01:
+        return "n-gram"
+    return None
+
+
+def backend_summary(data: dict) -> list[str]:
+    """Per backend: the rungs whose metric rises, saturates, peaks or stays flat with size, and
+    those at n-gram or chance level at their best size."""
+    out = []
+    for backend, get, unit in (("rate", size_points, "units"), ("spiking", spiking_points, "neurons")):
+        got = {rung: pts for rung in RUNGS if len(pts := get(data, rung)) >= 2}
+        if not got:
+            continue
+        span = sorted({n for pts in got.values() for n in pts})
+        parts = []
+        for kind, words in SHAPES.items():
+            names = [f"**{RUNGS[r][0]}**" for r, pts in got.items() if _shape(pts, RUNGS[r][4])[0] == kind]
+            if names:
+                parts.append(f"{words}: {', '.join(names)}")
+        for kind, words in (("n-gram", "no better than the best n-gram at their best size"), ("chance", "at chance level")):
+            names = [f"**{RUNGS[r][0]}**" for r, pts in got.items() if level(data, r, pts) == kind]
+            if names:
+                parts.append(f"{words}: {', '.join(names)}")
+        out.append(f"- {backend} cortex ({span[0]:,}-{span[-1]:,} {unit}, {len(got)} rungs): " + "; ".join(parts) + ".")
+    return out
+
+
+def spiking_verdict(data: dict, rung: str) -> str:
+    """One sentence per rung on the spiking cortex: its shape with size in neurons, against the
+    best n-gram, chance and the criterion, and its failed points."""
+    label, phase, metric, crit, hb = RUNGS[rung]
+    pts, sign = spiking_points(data, rung), 1 if hb else -1
+    if len(pts) < 2:
+        return f"- **{label}**: not measured."
+    parts = [_shape(pts, hb, "neurons")[1]]
+    top = max(float(np.mean(v)) * sign for v in pts.values()) * sign
+    grams = {k: v for k, v in baseline_means(data, rung).items() if "gram" in k}
+    if grams:
+        g = max(grams, key=lambda k: sign * grams[k])
+        rel = "better than" if sign * (top - grams[g]) > 0.01 else ("level with" if abs(top - grams[g]) <= 0.01 else "worse than")
+        parts.append(f"{rel} the best n-gram ({g}, {grams[g]:.3f})")
+    c = chance(data, rung)
+    if hb and not np.isnan(c) and top - c < 0.05:
+        parts.append(f"at chance level ({c:.3f})")
+    rate = size_points(data, rung)
+    if rate:
+        best = (max if hb else min)(rate, key=lambda n: float(np.mean(rate[n])))
+        parts.append(f"the rate cortex's best {float(np.mean(rate[best])):.3f} ({best:,} units)")
+    met = first_meeting(pts, crit, hb)
+    parts.append(f"criterion {'>=' if hb else '<='} {crit} " + (f"first met at {met:,} neurons" if met else "never met"))
+    gone = sorted(n for r, n in spiking_missing(data) if r == rung)
+    if gone:
+        parts.append(f"{', '.join(f'{n:,}' for n in gone)} neurons: run failed (no value)")
+    return f"- **{label}** (`{phase}.{metric}`): " + "; ".join(parts) + "."
+
+
 def verdict(data: dict, rung: str) -> str:
     """One sentence per rung: improves / saturates / worsens with size, against the n-grams and chance."""
     label, phase, metric, crit, hb = RUNGS[rung]
@@ -692,20 +819,8 @@ def verdict(data: dict, rung: str) -> str:
         return f"- **{label}**: not measured."
     sign = 1 if hb else -1
     means = {n: float(np.mean(v)) for n, v in sorted(pts.items())}
-    sizes = sorted(means)
-    best = max(sizes, key=lambda n: sign * means[n])
-    gain, late = sign * (means[sizes[-1]] - means[sizes[0]]), sign * (means[sizes[-1]] - means[sizes[-2]])
-    # a change counts when it exceeds 0.01 and twice its standard error over seeds
-    a, b = pts[sizes[-2]], pts[sizes[-1]]
-    noise = max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.01)
-    if gain < 0.01 or best == sizes[0]:
-        shape = f"does not improve with size: best at {best:,} units ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
-    elif late < -noise:
-        shape = f"improves up to {best:,} units ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
-    elif late < noise:
-        shape = f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} units, {means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})"
-    else:
-        shape = f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} units)"
+    best = max(means, key=lambda n: sign * means[n])
+    shape = _shape(pts, hb)[1]
     parts = [shape]
     base = baseline_means(data, rung)
     grams = {k: v for k, v in base.items() if "gram" in k}
@@ -739,15 +854,14 @@ def verdict(data: dict, rung: str) -> str:
 
 def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
-    spiking = sorted((int(r["cortex.n_units"]), _num(r["test.longrange_accuracy"])) for r in data["spiking"]["results"])
-    spiking_line = ("- **spiking cortex** (Brian2 LIF, embedded Reber only, `test.longrange_accuracy`): "
-                    + ", ".join(f"{v:.3f} at {n:,} neurons" for n, v in spiking)
-                    + "; the rate cortex: " + ", ".join(f"{np.mean(v):.3f} at {n:,}" for n, v in sorted(size_points(data, "embedded_reber.yaml").items()))
-                    + " units."
-                    if spiking else "- **spiking cortex**: not measured.")
     out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings unless said)", "",
-           *[verdict(data, r) for r in RUNGS], spiking_line, "",
+           *[verdict(data, r) for r in RUNGS], "",
+           "#### The answer per rung, spiking cortex (Brian2 LIF, 5 seeds per point, 1,000 training strings; size in neurons)", "",
+           *[spiking_verdict(data, r) for r in RUNGS], "",
+           "#### Per backend: which rungs improve with size", "", *backend_summary(data), "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
+           "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds):", "",
+           spiking_size_table(data), "",
            "#### Fits and criteria", "", fit_table(data), "",
            "#### The data axis at every size: training strings to criterion", "", criterion_summary(data), "",
            criterion_table(data), "", "#### More strings or more units", "", strings_or_units_summary(data), "",
