@@ -313,12 +313,12 @@ def test_a_failed_point_is_taken_once_it_is_re_run(tmp_path):
         replicas.append({**{k: "" for k in template}, "run_id": failed[0]["run_id"], "base": rung,
                          "phases.train.strings": str(s), "cortex.n_units": str(n), "replica": str(i), f"{phase}.{metric}": str(good)})
     failed[0]["status"] = "done"
-    tool._write_csv(tmp_path / "data_small" / "results.csv", results)
-    tool._write_csv(tmp_path / "data_small" / "replicas.csv", replicas)
+    _load("study_tables").write_csv(tmp_path / "data_small" / "results.csv", results)
+    _load("study_tables").write_csv(tmp_path / "data_small" / "replicas.csv", replicas)
     after = tool.load(tmp_path)
     assert (rung, n, s) not in tool.missing(after)
     assert tool.data_points(after, rung, n)[s] == [good] * 5
-    got = tool.to_criterion(after, rung, n)
+    got = _load("scaling_tables").to_criterion(after, rung, n)
     assert s not in got["gone"] and got["met"] is not None and got["met"] <= s
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import RATE_SWEEPS, ROOT, STUDY, _write_csv, read_csv  # noqa: E402
+from scaling_study import RATE_SWEEPS, ROOT, STUDY  # noqa: E402
+from study_tables import read_csv, write_csv  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -41,7 +42,7 @@ def collect(sweep_dir: Path) -> Path:
                            **{k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()},
                            "error": lines[-1] if lines else f"status {status[run['run_id']]}, no error.txt"})
     if failed:
-        _write_csv(sweep_dir / "failed.csv", failed)
+        write_csv(sweep_dir / "failed.csv", failed)
     else:
         (sweep_dir / "failed.csv").unlink(missing_ok=True)
     rows = []
@@ -53,7 +54,7 @@ def collect(sweep_dir: Path) -> Path:
         for i in range(len(next(iter(per.values())))):
             rows.append({"run_id": run["run_id"], "base": Path(run["base"]).name, **params, "replica": i,
                          **{k: v[i] for k, v in per.items()}})
-    _write_csv(sweep_dir / "replicas.csv", rows)
+    write_csv(sweep_dir / "replicas.csv", rows)
     return sweep_dir / "replicas.csv"
 
 
@@ -129,8 +130,8 @@ def probes(*sweep_dirs: Path) -> list[Path]:
                 steps = np.flatnonzero(da["active"][k])[:2000]
                 cka.append({"backend": backend, "base": base, "between": "sizes", "a": a, "b": b, "pair": f"{k}",
                             "cka": linear_cka(da["activity"][k, steps], db["activity"][k, steps]), "items": len(steps)})
-    _write_csv(STUDY / "probes.csv", rows)
-    _write_csv(STUDY / "cka.csv", cka)
+    write_csv(STUDY / "probes.csv", rows)
+    write_csv(STUDY / "cka.csv", cka)
     return [STUDY / "probes.csv", STUDY / "cka.csv"]
 
 
@@ -140,6 +141,6 @@ def seed_full(study: Path = STUDY) -> Path:
     the points they lack."""
     rows = [r for name in RATE_SWEEPS for r in read_csv(study / name / "results.csv") if r["status"] == "done"]
     (study / "full").mkdir(exist_ok=True)
-    _write_csv(study / "full" / "results.csv", rows)
+    write_csv(study / "full" / "results.csv", rows)
     return study / "full" / "results.csv"
 

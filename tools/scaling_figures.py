@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import (FIGURES, RUNGS, STRINGS, _num, baseline_curves, chance, data_points,  # noqa: E402
-                          data_sizes, data_strings, load, missing, probe_cells, size_points,
-                          spiking_missing, spiking_points)
+from scaling_study import (FIGURES, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
+                          data_strings, load, missing, size_points, spiking_missing, spiking_points)
+from scaling_tables import probe_cells  # noqa: E402
 
 # one look per baseline, the same in both figures: n-grams grey, the two LSTM regimes apart
 LOOKS = {

@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from study_tables import table  # noqa: E402
+
 STUDY = ROOT / "studies" / "steering"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
@@ -121,12 +124,6 @@ def _f(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _wall(results: list[dict]) -> float:
     return sum(r["wall_time_s"] for r in results if isinstance(r.get("wall_time_s"), float))
 
@@ -156,7 +153,7 @@ def _diversity_table(data: dict) -> str:
                          _f(m[f"{FROZEN}.catastrophes"], 1), _f(m[f"{PLASTIC}.steering_gap"]),
                          _f(m[f"{PLASTIC}.recovered"]), _f(m[f"{PLASTIC}.recovery_trials"], 0),
                          _f(m[f"{PLASTIC}.catastrophes_before_recovery"], 1)])
-    return _table(["backend", "cortex units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
+    return table(["backend", "cortex units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
                    "frozen: catastrophes / 300 trials", "plastic: steering_gap (600 trials)", "plastic: recovered",
                    "plastic: recovery_trials", "plastic: catastrophes_before_recovery"], rows)
 
@@ -167,7 +164,7 @@ def _anchor_table(data: dict) -> str:
         if f"{name}/replicas" in data:
             for size, (point, lo, hi, n) in anchors(data[f"{name}/replicas"]).items():
                 rows.append([backend, f"{size:,}", n, _f(point), f"{_f(lo)} to {_f(hi)}"])
-    return _table(["backend", "cortex units", "seeds per cell", "diversity at which the failure goes",
+    return table(["backend", "cortex units", "seeds per cell", "diversity at which the failure goes",
                    "95% bootstrap interval (seeds)"], rows)
 
 
@@ -189,7 +186,7 @@ def _against_table(data: dict) -> str:
                 rows.append([label, _f(gamma, 1), phase, _f(r[f"{phase}.immediate_reward"], 3),
                              _f(r[f"{phase}.subcortex_reward"], 3), _f(r[f"{phase}.fitness"], 3),
                              _f(r[f"{phase}.fidelity"]), ("abstinence " if base == "abstinence.yaml" else "proxy ") + _f(other)])
-    return _table(["case", "gamma", "phase", "immediate innate reward / trial", "total innate reward / trial",
+    return table(["case", "gamma", "phase", "immediate innate reward / trial", "total innate reward / trial",
                    "fitness / trial", "fidelity", "abstinence or proxy_reliance"], rows)
 
 
@@ -207,7 +204,7 @@ def _assessor_table(data: dict) -> str:
             row += [_f(_mean(r[f"{p}.assessor_error/{signal}"] for r in rs)) for p in ASSESSOR_PHASES]
         rows.append(row)
     header = ["cortex units", "diversity"] + [f"{s.split('.')[1]}: {p}" for s in ASSESSED for p in ASSESSOR_PHASES]
-    return _table(header, rows)
+    return table(header, rows)
 
 
 PROBES = [("taste", "cv:test"), ("taste", "cv:cue_conflict"), ("taste", "transfer:test->cue_conflict"),
@@ -222,7 +219,7 @@ def _probe_table(data: dict) -> str:
                                   lambda r: (int(r[SIZE]), r[DIV])).items():
         acc = {(t, p): _mean(r["accuracy"] for r in rs if r["target"] == t and r["probe"] == p) for t, p in PROBES}
         rows.append([f"{size:,}", _f(div), len({r['seed'] for r in rs})] + [_f(acc[k]) for k in PROBES])
-    return _table(["cortex units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
+    return table(["cortex units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
 
 
 def _sample_table(data: dict) -> str:
@@ -233,7 +230,7 @@ def _sample_table(data: dict) -> str:
     for (size, div), rs in _cells(pr, lambda r: (int(r[SIZE]), r[DIV])).items():
         rows.append([f"{size:,}", _f(div)] + [_f(_mean(r["accuracy"] for r in rs if r["units"] == n and r["target"] == "taste"
                                                       and r["probe"] == "pooled:test+cue_conflict")) for n in ns])
-    return _table(["cortex units", "diversity"] + [f"taste pooled:test+cue_conflict, {n} recorded units" for n in ns], rows)
+    return table(["cortex units", "diversity"] + [f"taste pooled:test+cue_conflict, {n} recorded units" for n in ns], rows)
 
 
 def _walls(data: dict) -> str:
@@ -246,7 +243,7 @@ def _walls(data: dict) -> str:
     total = sum(_wall(data[f"{n}/results"]) for n in ("diversity", "diversity_spiking", "against_reward", "probes")
                 if f"{n}/results" in data)
     rows.append(["the full study (all but the quick look)", "", f"{total / 60:.1f}", f"{total / 120:.1f}"])
-    return _table(["sweep", "runs", "sum of run wall times (min, one worker)", "on 2 cores, 2 workers (min)"], rows)
+    return table(["sweep", "runs", "sum of run wall times (min, one worker)", "on 2 cores, 2 workers (min)"], rows)
 
 
 def _first(rows: dict, col: str, limit: float) -> float:

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 from scaling_fits import first_meeting  # noqa: E402
-from scaling_study import _f, _ms, _num, _table, _write_csv, baseline_name, read_csv  # noqa: E402
+from study_tables import baseline_name, fmt, mean_sd, num, read_csv, table, write_csv  # noqa: E402
 
 STUDY = ROOT / "studies" / "universals"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -89,7 +89,7 @@ def seeds(rows: list[dict], base: str, col: str, **match) -> dict[int, float]:
     out = {}
     for r in rows:
         if r["base"] == base and all(str(r.get(k)) == str(v) for k, v in match.items()):
-            out[int(r["replica"])] = _num(r.get(col))
+            out[int(r["replica"])] = num(r.get(col))
     return {k: v for k, v in out.items() if not np.isnan(v)}
 
 
@@ -142,8 +142,8 @@ def pair_table(data: dict, pair: tuple) -> str:
     for who, pick in [(f"{name}, {n:,} units", rs) for name, n, rs in cortices(data)] + others(data):
         a, b = seeds(pick, good, col), seeds(pick, bad, col)
         if a and b:
-            rows.append([who, _ms(list(a.values())), _ms(list(b.values())), _diff(*paired(a, b, hb))])
-    return _table(["predictor", LABELS[good], LABELS[bad], "advantage of following (paired)"], rows)
+            rows.append([who, mean_sd(list(a.values())), mean_sd(list(b.values())), _diff(*paired(a, b, hb))])
+    return table(["predictor", LABELS[good], LABELS[bad], "advantage of following (paired)"], rows)
 
 
 def others(data: dict, strings: int = STRINGS) -> list[tuple[str, list[dict]]]:
@@ -169,21 +169,21 @@ def criterion_table(data: dict) -> str:
                 pts = {}
                 for r in reps:
                     if r["base"] == base and int(r["cortex.n_units"]) == n:
-                        pts.setdefault(_strings(r), []).append(_num(r[col]))
+                        pts.setdefault(_strings(r), []).append(num(r[col]))
                 met = first_meeting(pts, crit, hb) if pts else None
                 row.append(f"{met:,}" if met else ("-" if pts else ""))
             grams: dict = {}
             lstm: dict = {}
             for r in data["baselines"]["results"]:
                 if r["base"] == base and "gram" in _predictor(r):
-                    grams.setdefault(_strings(r), []).append(_num(r[col]))
+                    grams.setdefault(_strings(r), []).append(num(r[col]))
                 elif r["base"] == base and _predictor(r) == "LSTM one_pass":
-                    lstm.setdefault(_strings(r), []).append(_num(r[col]))
+                    lstm.setdefault(_strings(r), []).append(num(r[col]))
             for pts in ({k: [(max if hb else min)(v)] for k, v in grams.items()}, lstm):
                 met = first_meeting(pts, crit, hb) if pts else None
                 row.append(f"{met:,}" if met else ("-" if pts else ""))
             rows.append(row)
-    return _table(["language", "criterion"] + [f"{n:,} units" for n in sizes(data)] + ["best n-gram", "LSTM one pass"], rows)
+    return table(["language", "criterion"] + [f"{n:,} units" for n in sizes(data)] + ["best n-gram", "LSTM one pass"], rows)
 
 
 def rule_table(data: dict) -> str:
@@ -194,21 +194,21 @@ def rule_table(data: dict) -> str:
     strings = sorted({_strings(r) for r in reps if r["base"] == AMBIGUOUS})
     for n in sizes(data):
         rows.append([f"rate, {n:,} units"] + [
-            _ms(list(v.values())) if (v := seeds(reps, AMBIGUOUS, RULE, **{"cortex.n_units": n, "phases.train.strings": s})) else ""
+            mean_sd(list(v.values())) if (v := seeds(reps, AMBIGUOUS, RULE, **{"cortex.n_units": n, "phases.train.strings": s})) else ""
             for s in strings])
     for name, n, rs in cortices(data):
         if name != "rate":
             v = seeds(rs, AMBIGUOUS, RULE)
-            rows.append([f"{name}, {n:,} units"] + [_ms(list(v.values())) if v and s == STRINGS else "" for s in strings])
+            rows.append([f"{name}, {n:,} units"] + [mean_sd(list(v.values())) if v and s == STRINGS else "" for s in strings])
     for who in sorted({w for s in strings for w, _ in others(data, s)}):
         cells = []
         for s in strings:
             pick = dict(others(data, s)).get(who, [])
             v = seeds(pick, AMBIGUOUS, RULE)
-            cells.append(_ms(list(v.values())) if v else "")
+            cells.append(mean_sd(list(v.values())) if v else "")
         if any(cells):
             rows.append([who] + cells)
-    return _table(["predictor"] + [f"{s:,} strings" for s in strings], rows)
+    return table(["predictor"] + [f"{s:,} strings" for s in strings], rows)
 
 
 def voice_table(data: dict) -> str:
@@ -221,12 +221,12 @@ def voice_table(data: dict) -> str:
             for col, _, hb in VOICE_METRICS:
                 on = seeds(reps, base, col, **{"cortex.n_units": n, gate: True}) if gate else {}
                 off = seeds(reps, base, col, **{"cortex.n_units": n, gate: False}) if gate else {}
-                cells += [_ms(list(on.values())) if on else "", _ms(list(off.values())) if off else "", _diff(*paired(on, off, hb))]
+                cells += [mean_sd(list(on.values())) if on else "", mean_sd(list(off.values())) if off else "", _diff(*paired(on, off, hb))]
             rows.append([base.removesuffix(".yaml"), f"{n:,}"] + cells)
     head = []
     for _, label, _ in VOICE_METRICS:
         head += [f"{label}, gated", f"{label}, ungated", "gate's advantage"]
-    return _table(["config", "units"] + head, rows)
+    return table(["config", "units"] + head, rows)
 
 
 def convergence_table(data: dict) -> str:
@@ -239,14 +239,14 @@ def convergence_table(data: dict) -> str:
     kinds = list(dict.fromkeys(r["cortex"] for r in data["convergence"]))
     rows = []
     for (base, kind), cells in sorted(groups.items(), key=lambda kv: (list(LABELS).index(kv[0][0]), kinds.index(kv[0][1]))):
-        m = lambda rs, k: float(np.nanmean([_num(r[k]) for r in rs]))  # noqa: E731
+        m = lambda rs, k: float(np.nanmean([num(r[k]) for r in rs]))  # noqa: E731
         seed = sorted((a, rs) for (between, a, _), rs in cells.items() if between == "seeds")
         size = sorted(((a, b), rs) for (between, a, b), rs in cells.items() if between == "sizes")
         rows.append([LABELS.get(base, base), kind, " / ".join(f"{a:,}: {m(rs, 'cka'):.2f}" for a, rs in seed),
                      " / ".join(f"{m(rs, 'probe_within'):.2f} -> {m(rs, 'probe_transfer'):.2f}" for _, rs in seed),
-                     _f(m([r for _, rs in seed for r in rs], "chance"), 2),
+                     fmt(m([r for _, rs in seed for r in rs], "chance"), 2),
                      " / ".join(f"{a:,}-{b:,}: {m(rs, 'cka'):.2f}" for (a, b), rs in size)])
-    return _table(["language", "cortex", "CKA between seeds, by size", "state probe: own seed -> another seed, same sizes",
+    return table(["language", "cortex", "CKA between seeds, by size", "state probe: own seed -> another seed, same sizes",
                    "probe chance", "CKA between neighbouring sizes"], rows)
 
 
@@ -358,7 +358,7 @@ def convergence(sweep_dirs: list[Path], phase: str = "shared", strings: int = ST
             rows.append({"cortex": kind, "base": base, "between": "sizes", "a": a, "b": b, "pair": "0",
                          **_compare(da["activity"][0], db["activity"][0], da["targets"]["state"][0], da["active"][0],
                                     linear_cka, probe_transfer)})
-    _write_csv(STUDY / "convergence.csv", rows)
+    write_csv(STUDY / "convergence.csv", rows)
     return STUDY / "convergence.csv"
 
 

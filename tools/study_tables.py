@@ -1,0 +1,57 @@
+"""CSV and markdown-table helpers shared by the study tools (scaling_study.py, universals_study.py and
+the modules they load): reading and writing CSVs, numbers from cells, formatting a value, a seed mean
++- s.d., a markdown table, a baseline's name."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def read_csv(path: Path) -> list[dict]:
+    """Rows of a CSV as dicts ([] if the file is missing)."""
+    if not Path(path).exists():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Rows of dicts as a CSV, the columns in the order they first appear."""
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+def num(x) -> float:
+    """A cell as a float (NaN if it is empty or not a number)."""
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def baseline_name(cortex: str) -> str:
+    """'3-gram' or 'LSTM one_pass' from a baselines results.csv `cortex` cell (JSON)."""
+    c = json.loads(cortex)
+    return f"{c.get('order')}-gram" if c.get("model") == "ngram" else f"LSTM {c.get('regime', 'one_pass')}"
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A value with `digits` decimals ('n/a' for None or NaN)."""
+    return "n/a" if x is None or np.isnan(x) else f"{x:.{digits}f}"
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def mean_sd(values) -> str:
+    """'mean +- s.d.' of seed values (s.d. 0 for one value)."""
+    return f"{np.mean(values):.3f} +- {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
