@@ -13,7 +13,7 @@ import pytest
 import cortex.memory
 from cortex.rate import memory as rate_memory
 from cortex.rate.params import ReservoirParams
-from cortex.readout import readout_bytes
+from cortex.memory import readout_bytes
 from cortex.spiking import memory
 from experiments import config
 from experiments.cli import main

@@ -5,14 +5,13 @@ so that it fails in a second with the numbers instead of being killed by the ker
 The estimate counts the arrays ``cortex.rate`` keeps (W in its stored form, input weights, state,
 block buffers, the readout, e-prop's traces) and the largest temporaries of the build (the dense
 draw of W), plus the interpreter and libraries; ``bench/rate_cortex.py`` prints it next to the
-measured peak resident memory. The readout's share is ``cortex.readout.readout_bytes`` and the
+measured peak resident memory. The readout's share is ``cortex.memory.readout_bytes`` and the
 memory available and the message are ``cortex.memory``'s, as for the spiking cortex.
 """
 from __future__ import annotations
 
-from cortex.memory import N_INPUTS, refusal as _refusal
+from cortex.memory import N_INPUTS, readout_bytes, refusal as _refusal
 from cortex.rate.params import RateParams
-from cortex.readout import readout_bytes
 
 #: Python, numpy, scipy, h5py, pydantic and the experiment code, resident before any cortex
 #: (measured: about 70 MiB with the bench's imports, 90 MiB in `neurosteer run`)

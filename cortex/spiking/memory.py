@@ -5,7 +5,7 @@ whose estimate exceeds the memory available (``cortex.memory``), as the rate cor
 (``cortex.rate.memory``). The peak is the open-loop replay of one block of strings, the readout's
 P fully resident by then:
 
-- ``readout``: ``cortex.readout.readout_bytes`` on F = n_exc (1 + len(filter_taus_ms)) + 1 features
+- ``readout``: ``cortex.memory.readout_bytes`` on F = n_exc (1 + len(filter_taus_ms)) + 1 features
   (the rule of the rate cortex; RLS: K F^2, 13.1 GB at 8,000 neurons x 5 replicas in float32);
 - ``features``: one block's features (K, T, F) and its spike counts (K, T, n_exc) float32;
 - ``spikes``: the block's spike window read back (index, time) and the temporaries of binning it;
@@ -26,8 +26,7 @@ about 16.5 GB (15.4 GiB) in the Python process; the estimate is 16.8 GiB.
 """
 from __future__ import annotations
 
-from cortex.memory import N_INPUTS, refusal as _refusal
-from cortex.readout import readout_bytes
+from cortex.memory import N_INPUTS, readout_bytes, refusal as _refusal
 from cortex.spiking.params import SpikingParams
 
 #: Python, numpy, scipy, h5py, pydantic, Brian2 and the experiment code, resident before any
