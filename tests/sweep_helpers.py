@@ -1,5 +1,6 @@
 """Helpers shared by the sweep tests: writing a sweep file over tests/data/sweep_base.yaml,
-running `neurosteer sweep` on it (exit code, as a user sees it) and reading a sweep's results.csv."""
+running `neurosteer sweep` on it (exit code, as a user sees it), reading a sweep's results.csv, and
+running one planned point as `neurosteer run` (as a study's quick-look test does)."""
 from __future__ import annotations
 
 import csv
@@ -34,3 +35,15 @@ def cli_sweep(path: Path, out_dir: Path | None = None, engine: str | None = None
             argv += [flag, str(value)]
     argv += ["--quiet"] * quiet + ["--dry-run"] * dry_run
     return main(argv)
+
+
+def run_point(run, out_dir: Path) -> dict:
+    """``neurosteer run BASE --set ...`` of one planned sweep run (``experiments.sweep.run.plan``), as a
+    user reproduces a point; asserts exit 0 and returns its metrics.json."""
+    import json
+
+    argv = ["run", str(run.point.base), "--out", str(out_dir), "--quiet"]
+    for o in run.point.overrides:
+        argv += ["--set", o]
+    assert main(argv) == 0
+    return json.loads((Path(out_dir) / "metrics.json").read_text())

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main as neurosteer
+from sweep_helpers import run_point
 from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -364,11 +365,7 @@ def test_the_quick_looks_smallest_point_runs(tmp_path):
 
     runs = plan(ROOT / "configs" / "sweeps" / "cortex_scaling_quick.yaml").runs
     smallest = min(runs, key=lambda r: r.resolved["cortex"]["n_units"])
-    argv = ["run", str(smallest.point.base), "--out", str(tmp_path / "run"), "--quiet"]
-    for o in smallest.point.overrides:
-        argv += ["--set", o]
-    assert neurosteer(argv) == 0
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    metrics = run_point(smallest, tmp_path / "run")
     assert len(metrics["test"]["per_replica"]["kl_to_optimal"]) == 5
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from experiments.cli import main as neurosteer
+from sweep_helpers import run_point
 from tool_helpers import load_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,12 +77,7 @@ def test_the_quick_looks_smallest_point_runs(tmp_path):
     assert len(runs) == 14
     ambiguous = [r for r in runs if Path(r.point.base).name == "agreement_ambiguous.yaml"]
     smallest = min(ambiguous, key=lambda r: r.resolved["cortex"]["n_units"])
-    argv = ["run", str(smallest.point.base), "--out", str(tmp_path / "run"), "--quiet"]
-    for o in smallest.point.overrides:
-        argv += ["--set", o]
-    assert neurosteer(argv) == 0
-    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    rule = metrics["disambiguating"]["per_replica"]["pair_accuracy"]
+    rule = run_point(smallest, tmp_path / "run")["disambiguating"]["per_replica"]["pair_accuracy"]
     assert len(rule) == 5 and all(0 <= x <= 1 for x in rule)
 
 
