@@ -16,6 +16,7 @@ import argparse
 import csv
 import io
 import json
+from collections import Counter
 import sys
 from pathlib import Path
 
@@ -65,8 +66,7 @@ def _rewrite_csv(path: Path, mapping: dict[str, str]) -> bool:
 def rekey(studies: Path = STUDIES) -> list[Path]:
     """Rewrite every stale id under ``studies``; returns the files changed."""
     mapping = {old: new for old, new in current_ids(studies).items() if old != new}
-    targets = list(mapping.values())
-    merged = {new for new in targets if targets.count(new) > 1}
+    merged = {new for new, n in Counter(mapping.values()).items() if n > 1}
     if merged:   # two configs that used to differ now resolve alike: their rows would collide
         raise SystemExit(f"several old run ids map to {', '.join(sorted(merged))}: resolve by hand")
     changed = []

@@ -332,7 +332,7 @@ def convergence(sweep_dirs: list[Path], phase: str = "shared", strings: int = ST
     the same seed."""
     import json
 
-    from experiments.probes.sequence import linear_cka, load_sequence, probe_transfer
+    from experiments.probes.sequence import load_sequence
 
     loaded, rows = {}, []
     for sweep_dir in sweep_dirs:
@@ -349,20 +349,21 @@ def convergence(sweep_dirs: list[Path], phase: str = "shared", strings: int = ST
             loaded[(kind, base, n)] = d
             for i, j in itertools.combinations(range(d["activity"].shape[0]), 2):
                 rows.append({"cortex": kind, "base": base, "between": "seeds", "a": n, "b": n, "pair": f"{i}-{j}",
-                             **_compare(d["activity"][i], d["activity"][j], d["targets"]["state"][i], d["active"][i],
-                                        linear_cka, probe_transfer)})
+                             **_compare(d["activity"][i], d["activity"][j], d["targets"]["state"][i], d["active"][i])})
     for kind, base in sorted({k[:2] for k in loaded}):
         ns = sorted(n for k, b, n in loaded if (k, b) == (kind, base))
         for a, b in zip(ns, ns[1:]):
             da, db = loaded[(kind, base, a)], loaded[(kind, base, b)]
             rows.append({"cortex": kind, "base": base, "between": "sizes", "a": a, "b": b, "pair": "0",
-                         **_compare(da["activity"][0], db["activity"][0], da["targets"]["state"][0], da["active"][0],
-                                    linear_cka, probe_transfer)})
+                         **_compare(da["activity"][0], db["activity"][0], da["targets"]["state"][0], da["active"][0])})
     write_csv(STUDY / "convergence.csv", rows)
     return STUDY / "convergence.csv"
 
 
-def _compare(xa, xb, state, active, linear_cka, probe_transfer) -> dict:
+def _compare(xa, xb, state, active) -> dict:
+    """CKA and state-probe transfer of two cortices' activity on the same steps."""
+    from experiments.probes.sequence import linear_cka, probe_transfer
+
     steps = np.flatnonzero(active & (state >= 0))[:4000]
     within, transfer, chance = probe_transfer(xa[steps], xb[steps], state[steps])
     return {"cka": linear_cka(xa[steps], xb[steps]), "probe_within": within, "probe_transfer": transfer,
