@@ -22,15 +22,11 @@ class VoiceGate:
     def __init__(self, params: VoiceGateParams):
         self.params = params
 
-    @staticmethod
-    def sense(voice: np.ndarray) -> np.ndarray:
-        """The voice sensor: (K, T) bool, True while the input comes from a conspecific."""
-        return np.asarray(voice, bool)
-
     def plasticity(self, voice: np.ndarray) -> np.ndarray:
-        """(K, T) plasticity factors in [0, 1] for the (K, T) voice tags of the steps heard."""
+        """(K, T) plasticity factors in [0, 1] from the voice sensor's (K, T) readings (True while the
+        input comes from a conspecific)."""
         p = self.params
-        return np.where(self.sense(voice), p.plasticity_conspecific, p.plasticity_other)
+        return np.where(np.asarray(voice, bool), p.plasticity_conspecific, p.plasticity_other)
 
 
 def make_voice_gate(params: SequenceSubcortexParams | None) -> VoiceGate | None:
