@@ -25,8 +25,7 @@ def test_results_md_language_section_is_rendered_from_the_committed_csvs():
     assert section == tool.render(tool.load()).strip(), "run: python tools/scaling_study.py --write"
 
 
-@pytest.mark.parametrize("sweep", ["size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge",
-                                   "spiking", "spiking_ladder"])
+@pytest.mark.parametrize("sweep", _load("scaling_study").SWEEPS)
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("scaling_study")
     results = {r["run_id"]: r for r in tool.read_csv(tool.STUDY / sweep / "results.csv") if r["status"] == "done"}
@@ -86,7 +85,7 @@ def test_the_full_grid_resumes_from_the_thinned_sweeps_committed_results(tmp_pat
 
     tool = _load("scaling_study")
     seeded = {r["run_id"] for r in tool.read_csv(tool.STUDY / "full" / "results.csv")}
-    rows = [r for n in ("size", "large", "data", "data_small") for r in tool.read_csv(tool.STUDY / n / "results.csv")]
+    rows = [r for n in tool.RATE_SWEEPS for r in tool.read_csv(tool.STUDY / n / "results.csv")]
     assert seeded == {r["run_id"] for r in rows if r["status"] == "done"}   # failed points: the full sweep runs them
     out = tmp_path / "full"   # a clone: results.csv only, no run directories
     out.mkdir()
@@ -103,7 +102,7 @@ def test_the_thinned_sweeps_points_are_points_of_the_full_grid():
 
     tool = _load("scaling_study")
     grid = {r.run_id for r in plan(ROOT / "configs" / "sweeps" / "cortex_scaling.yaml").runs}
-    stale = sorted({(n, r["base"] if "base" in r else "(one base)") for n in ("size", "large", "data", "data_small")
+    stale = sorted({(n, r["base"] if "base" in r else "(one base)") for n in tool.RATE_SWEEPS
                     for r in tool.read_csv(tool.STUDY / n / "results.csv") if r["run_id"] not in grid})
     assert not stale, f"run ids no longer in cortex_scaling.yaml's plan (sweep, rung): {stale}"
 
@@ -128,7 +127,7 @@ def _rate_cells(study: Path, rungs: dict) -> tuple[dict, set]:
     import csv
 
     values, failed = {}, set()
-    for sweep in ("size", "large", "data", "data_small"):
+    for sweep in ("size", "large", "huge", "data", "data_small", "data_large"):
         path = study / sweep / "replicas.csv"
         for r in csv.DictReader(open(path)) if path.exists() else []:
             _, phase, metric, _, _ = rungs[r["base"]]

@@ -29,10 +29,12 @@ STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "data", "data_small", "baselines", "baselines_data", "lstm_converge", "spiking", "spiking_ladder")
+SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "baselines", "baselines_data", "lstm_converge",
+          "spiking", "spiking_ladder")
 SPIKING_SWEEPS = ("spiking", "spiking_ladder")   # the spiking LIF cortex: embedded Reber, and the other rungs
-RATE_SWEEPS = ("size", "large", "data", "data_small")   # the rate cortex's points of cortex_scaling.yaml
-DATA_SWEEPS = ("data", "data_small")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
+SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
+DATA_SWEEPS = ("data", "data_small", "data_large")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
+RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
 DATA_SIZE = 1024     # the largest size with the data axis (the old headline size; the wall estimate's reference)
 STRINGS = 1000       # the size axis' training strings
 
@@ -83,7 +85,7 @@ def _col(rung: str) -> str:
 def size_points(data: dict, rung: str) -> dict[int, list[float]]:
     """Rate cortex, STRINGS training strings: size -> every seed's value of the rung's metric."""
     out: dict[int, list[float]] = {}
-    for name in ("size", "large"):
+    for name in SIZE_SWEEPS:
         for r in data[name]["replicas"]:
             if r["base"] == rung:   # both sweeps train on STRINGS strings
                 out.setdefault(int(r["cortex.n_units"]), []).append(num(r[_col(rung)]))

@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_fits import best_fit, describe, differs, direction, first_meeting, first_meeting_with_gaps  # noqa: E402
-from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, RATE_SWEEPS, RUNGS, SPIKING_RUNGS, STRINGS, SWEEPS,  # noqa: E402
+from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, RATE_SWEEPS, RUNGS, SIZE_SWEEPS, SPIKING_RUNGS, STRINGS, SWEEPS,  # noqa: E402
                            baseline_means, baseline_points, baseline_rows, best_ngram, chance, data_points,
                            data_sizes, data_strings, missing, rung_of, size_points, spiking_missing, spiking_points)
 from study_tables import baseline_name, fmt, mean_sd, num, table  # noqa: E402
@@ -241,7 +241,7 @@ def strict_table(data: dict) -> str:
         return [name, f"{strings:,}", fmt(float(np.mean(strict))), f"{sum(x >= 1 - 1e-9 for x in strict)} / {len(strict)}",
                 fmt(float(np.mean([num(r["test.longrange_accuracy"]) for r in reps])))]
     rows, most = [], max(data_strings(data))
-    for name in ("size", "large", "spiking"):
+    for name in (*SIZE_SWEEPS, "spiking"):
         by: dict = {}
         for r in data[name]["replicas"]:
             if r["base"] in ("embedded_reber.yaml", "embedded_reber_spiking.yaml"):
