@@ -18,7 +18,10 @@ projected readout (``projected_rls``, dim 1,024), the way a study reaches those 
 - ``flop_fraction[n]``: the full step's flop rate (counted: 2 nnz(W) for the recurrence, about
   3 F^2 per learned row for RLS on F features, 2 F fanout for a projection) over the rate of a
   4096 x 4096 by 4096 x 64 matrix multiply (``matmul_gflops``), timed in the same rounds.
-- ``float32_vs_float64[n]``: the full step in float32 over float64, same W, timed back to back.
+- ``float32_vs_float64[n]``: the full step in float32 over float64, same W, timed back to back;
+  ``recurrence_float32_vs_float64[n]`` the same for the bare recurrence alone: scipy's CSR product
+  is bound by the latency of its one running sum per row, not by bytes, so it gains almost nothing
+  in float32, and the full step gains what its readout (BLAS-3, ~1.9x) gains, diluted by it.
 - ``memory_mib[n]``: peak resident memory (VmHWM: ru_maxrss would inherit this process's) of a fresh process that builds one
   replica and runs ``steps`` of it, and the estimate of ``cortex.rate.memory`` (what validation
   refuses runs by), in total and per added replica.
@@ -184,6 +187,9 @@ def size_row(n: int, dtype: str) -> dict:
            "flop_fraction": step_flops(cortex) * steps / t[0] / 1e9 / gflops, "matmul_gflops": gflops}
     if n in FLOAT32_SIZES:  # ratios[3] = time(other dtype) / time(dtype); want speed(float32) / speed(float64)
         row["float32_vs_float64"] = ratios[3] if dtype == "float32" else 1.0 / ratios[3]
+        # the bare recurrence alone (the sparse product, same W) in both dtypes: what it gains
+        (rec,), _ = _median_ratios(bare, bare_run(*_weights(p, other)[:2], _sparse(p), steps), rounds=rounds)
+        row["recurrence_float32_vs_float64"] = rec if dtype == "float32" else 1.0 / rec
     return row
 
 
@@ -236,7 +242,8 @@ def main() -> None:
     ap.add_argument("--dtype", default="float64", choices=("float64", "float32"))
     dtype = ap.parse_args().dtype
     t0 = time.perf_counter()
-    keys = ("full_vs_bare", "full_vs_handwritten", "flop_fraction", "matmul_gflops", "float32_vs_float64")
+    keys = ("full_vs_bare", "full_vs_handwritten", "flop_fraction", "matmul_gflops", "float32_vs_float64",
+            "recurrence_float32_vs_float64")
     result: dict = {k: {} for k in (*keys, "handwritten_max_abs_diff", "steps_per_s", "memory_mib")}
     for n in SIZES:
         row = size_row(n, dtype)
