@@ -19,9 +19,11 @@ projected readout (``projected_rls``, dim 1,024), the way a study reaches those 
   3 F^2 per learned row for RLS on F features, 2 F fanout for a projection) over the rate of a
   4096 x 4096 by 4096 x 64 matrix multiply (``matmul_gflops``), timed in the same rounds.
 - ``float32_vs_float64[n]``: the full step in float32 over float64, same W, timed back to back;
-  ``recurrence_float32_vs_float64[n]`` the same for the bare recurrence alone: scipy's CSR product
-  is bound by the latency of its one running sum per row, not by bytes, so it gains almost nothing
-  in float32, and the full step gains what its readout (BLAS-3, ~1.9x) gains, diluted by it.
+  ``recurrence_float32_vs_float64[n]`` the same for the bare recurrence alone: scipy's scalar CSR
+  product does three loads per nonzero (index, weight, the gathered input) whatever the dtype, with
+  W and h in cache at 4,096 units, so it gains little in float32 (splitting rows into shorter ones,
+  to overlap their running sums, made it slower: load-bound, not latency-bound); the full step
+  gains what its readout (BLAS-3, ~1.9x) gains, diluted by the recurrence's share.
 - ``memory_mib[n]``: peak resident memory (VmHWM: ru_maxrss would inherit this process's) of a fresh process that builds one
   replica and runs ``steps`` of it, and the estimate of ``cortex.rate.memory`` (what validation
   refuses runs by), in total and per added replica.
