@@ -1,6 +1,6 @@
 """CSV and markdown-table helpers shared by the study tools (scaling_study.py, universals_study.py and
 the modules they load): reading and writing CSVs, numbers from cells, formatting a value, a seed mean
-+- s.d., a markdown table, a baseline's name."""
++- s.d., a markdown table, a baseline's name, and a paired-by-seed difference with its test."""
 from __future__ import annotations
 
 import csv
@@ -55,3 +55,21 @@ def table(header: list[str], rows: list[list]) -> str:
 def mean_sd(values) -> str:
     """'mean +- s.d.' of seed values (s.d. 0 for one value)."""
     return f"{np.mean(values):.3f} +- {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
+
+
+def paired(a: dict[int, float], b: dict[int, float], higher_better: bool) -> tuple[float, float, int]:
+    """(mean, standard error, n) of the seed-by-seed advantage of ``a`` over ``b`` (positive: ``a``
+    better)."""
+    common = sorted(set(a) & set(b))
+    if not common:
+        return float("nan"), float("nan"), 0
+    d = np.array([a[k] - b[k] for k in common]) * (1 if higher_better else -1)
+    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+    return float(d.mean()), se, len(d)
+
+
+def is_bias(mean: float, se: float, n: int) -> bool:
+    """A paired difference beyond 0.01 whose two-sided 95% t-interval over the n seeds excludes 0."""
+    from scipy.stats import t
+
+    return n >= 2 and not np.isnan(se) and abs(mean) > 0.01 and abs(mean) > t.ppf(0.975, n - 1) * se

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 from scaling_fits import first_meeting  # noqa: E402
-from study_tables import baseline_name, fmt, mean_sd, num, read_csv, table, write_csv  # noqa: E402
+from study_tables import baseline_name, fmt, is_bias, mean_sd, num, paired, read_csv, table, write_csv  # noqa: E402
 
 STUDY = ROOT / "studies" / "universals"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -91,24 +91,6 @@ def seeds(rows: list[dict], base: str, col: str, **match) -> dict[int, float]:
         if r["base"] == base and all(str(r.get(k)) == str(v) for k, v in match.items()):
             out[int(r["replica"])] = num(r.get(col))
     return {k: v for k, v in out.items() if not np.isnan(v)}
-
-
-def paired(a: dict[int, float], b: dict[int, float], higher_better: bool) -> tuple[float, float, int]:
-    """(mean, standard error, n) of the seed-by-seed advantage of ``a`` over ``b`` (positive: ``a``
-    better)."""
-    common = sorted(set(a) & set(b))
-    if not common:
-        return float("nan"), float("nan"), 0
-    d = np.array([a[k] - b[k] for k in common]) * (1 if higher_better else -1)
-    se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-    return float(d.mean()), se, len(d)
-
-
-def is_bias(mean: float, se: float, n: int) -> bool:
-    """A paired difference beyond 0.01 whose two-sided 95% t-interval over the n seeds excludes 0."""
-    from scipy.stats import t
-
-    return n >= 2 and not np.isnan(se) and abs(mean) > 0.01 and abs(mean) > t.ppf(0.975, n - 1) * se
 
 
 def _diff(mean: float, se: float, n: int) -> str:
