@@ -160,11 +160,14 @@ def run(p, symbols: np.ndarray, n_inputs: int, seed: int = 0, repeats: int = 2) 
     return {"wall_s": best, "sim_s": T * p.step_ms * 1e-3, "spikes_per_run": int(counts.sum())}
 
 
-def run_standalone(p, symbols: np.ndarray, n_inputs: int, seed: int = 0, repeats: int = 2, directory=None) -> dict:
+def run_standalone(p, symbols: np.ndarray, n_inputs: int, seed: int = 0, repeats: int = 2, directory=None,
+                   warmup: bool = True) -> dict:
     """The same on cpp_standalone: every run builds the network, input and monitor in the
     standalone device, generates the project in ``directory``, compiles it (make recompiles only
     the files that changed), runs it and bins the spikes. Returns the fastest of ``repeats`` runs
-    after an untimed first one, without its compilation (``wall_s``), and that compilation."""
+    after an untimed first one (none with ``warmup=False``: a caller that keeps ``directory``
+    across calls, so make finds the last run's objects), without its compilation (``wall_s``),
+    and that compilation."""
     import os
     import tempfile
 
@@ -173,13 +176,13 @@ def run_standalone(p, symbols: np.ndarray, n_inputs: int, seed: int = 0, repeats
     directory = directory or tempfile.mkdtemp(prefix="hw-standalone-")
     env = dict(os.environ)
     try:
-        return _standalone_runs(p, symbols, n_inputs, seed, repeats, directory, env)
+        return _standalone_runs(p, symbols, n_inputs, seed, repeats, directory, env, warmup)
     finally:
         if owned:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def _standalone_runs(p, symbols, n_inputs, seed, repeats, directory, env) -> dict:
+def _standalone_runs(p, symbols, n_inputs, seed, repeats, directory, env, warmup=True) -> dict:
     """The runs of ``run_standalone`` in ``directory``; ``env``: the environment to restore after each."""
     import os
 
@@ -189,9 +192,11 @@ def _standalone_runs(p, symbols, n_inputs, seed, repeats, directory, env) -> dic
 
     K, T = symbols.shape
     best = compile_s = np.inf
-    for rep in range(repeats + 1):
-        gc.collect()  # the last run's objects: alive, Brian2 would rename this run's code objects
+    for rep in range(0 if warmup else 1, repeats + 1):
+        # the last run's objects: alive, Brian2 would rename this run's code objects. Timed, as the
+        # cortex's own collections are (cortex.spiking.standalone.simulate)
         start = time.perf_counter()
+        gc.collect()
         set_device("cpp_standalone", build_on_run=False)
         try:
             net, inp, mon, ns = build(p, K, n_inputs, seed)

@@ -13,8 +13,14 @@
   8,000) on cpp_standalone, against ``handwritten_lif.run_standalone``, ``--size-sim-s`` simulated
   seconds: both time a whole standalone run (build the network, generate the project, run, read
   and bin the spikes; ours also replays them block by block) without its compilation, which is
-  reported apart (``by_size_s``: with warm caches both recompile only the files of the run's data). The readout is the delta rule there (RLS keeps an F x F matrix per
-  replica: 2.6 GB at 8,000 units) and its time is left out, as above.
+  reported apart (``by_size_s``: with warm caches both recompile only the files of the run's data).
+  After one untimed run of each, ``--repeats`` rounds run ours then the script back to back; the
+  ratio is the median of the per-round ratios (``round_ratios``), the seconds are medians, so a
+  change of load on a shared machine moves both sides of a round rather than one side's best.
+  ``cpu_ratio`` is the median ratio of CPU seconds (process and children, compilation and, for
+  ours, the readout included), which other jobs on the cores change far less than wall time.
+  The readout is the delta rule there (RLS keeps an F x F matrix per replica: 2.6 GB at 8,000
+  units) and its time is left out, as above.
 - ``closed_vs_open``: our closed loop (``run`` with a network operation and a trivial ``exchange``
   every ``--env-step-ms``) divided by our open loop at the same step, for the same simulated time.
 
@@ -60,8 +66,23 @@ def _cortex(p: SpikingParams, K: int, n_in: int):
     return cortex
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the simulation binary, make)."""
+    own = os.times()
+    return own.user + own.system + own.children_user + own.children_system
+
+
 def _by_size(fields: dict, sizes, K: int, n_in: int, sim_s: float, repeats: int, rng) -> dict:
-    """{n_units: ours / hand-written} on cpp_standalone (see module docstring), and the seconds."""
+    """{n_units: ours / hand-written} on cpp_standalone (see module docstring), and the seconds.
+
+    After one untimed run of each, ``repeats`` rounds each time ours, then the script, back to
+    back; the ratio is the median of the rounds' ratios (a load change between two rounds moves
+    both runs of a round), the seconds are the medians of each side's runs. Each side's timing
+    holds its own garbage collections, never the other's."""
+    import gc
+    import shutil
+    import tempfile
+
     from bench.handwritten_lif import run_standalone
     from cortex.spiking.cortex import SpikingCortex
 
@@ -73,20 +94,33 @@ def _by_size(fields: dict, sizes, K: int, n_in: int, sim_s: float, repeats: int,
 
         def ours():
             cortex = SpikingCortex(p, n_inputs=n_in, n_replicas=K, sample_units=16)
-            start = time.perf_counter()
+            gc.collect()  # the script's last network, not ours to free (the script times its own collection)
+            start, cpu = time.perf_counter(), _cpu_s()
             cortex.reset(list(range(K)))
             readout_s = record_calls(cortex.predictor, "run")
             compile_s = cortex.simulate_ahead([(True, [(symbols, active)])])["compile_s"]
             cortex.run_sequence(symbols, active)
-            return time.perf_counter() - start - sum(readout_s) - compile_s, compile_s
+            return time.perf_counter() - start - sum(readout_s) - compile_s, compile_s, _cpu_s() - cpu
 
-        ours()  # warm-up: compiles into the store
-        runs = [ours() for _ in range(repeats)]
-        hand = run_standalone(p, symbols, n_in, repeats=repeats)
-        ours_s = min(r for r, _ in runs)
-        ratios[n] = round(ours_s / hand["wall_s"], 3)
-        seconds[n] = {"ours_s": round(ours_s, 3), "handwritten_s": round(hand["wall_s"], 3),
-                      "ours_compile_s": round(min(c for _, c in runs), 3), "handwritten_compile_s": round(hand["compile_s"], 3)}
+        def hand():
+            cpu = _cpu_s()
+            out = run_standalone(p, symbols, n_in, repeats=1, directory=directory, warmup=False)
+            return out["wall_s"], out["compile_s"], _cpu_s() - cpu
+
+        directory = tempfile.mkdtemp(prefix="hw-standalone-")  # one project: make keeps its objects
+        try:
+            ours()  # warm-ups: compile into the store / the project
+            hand()
+            rounds = [(*ours(), *hand()) for _ in range(repeats)]
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        o_s, o_c, o_cpu, h_s, h_c, h_cpu = (np.array(col) for col in zip(*rounds))
+        ratios[n] = round(float(np.median(o_s / h_s)), 3)
+        seconds[n] = {"ours_s": round(float(np.median(o_s)), 3), "handwritten_s": round(float(np.median(h_s)), 3),
+                      "ours_compile_s": round(float(np.median(o_c)), 3),
+                      "handwritten_compile_s": round(float(np.median(h_c)), 3),
+                      "round_ratios": [round(float(r), 3) for r in o_s / h_s],
+                      "cpu_ratio": round(float(np.median(o_cpu / h_cpu)), 3)}
     return {"ours_vs_handwritten_by_size": ratios, "by_size_s": seconds, "by_size_sim_s": sim_s,
             "by_size_target": "cpp_standalone"}
 

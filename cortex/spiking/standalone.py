@@ -154,7 +154,8 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
     root.mkdir(parents=True, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="run-", dir=root))
     started = time.perf_counter()
-    gc.collect()  # a previous network's code objects would make Brian2 rename ours (see docstring)
+    if _brian_objects_alive():  # a previous network's code objects would make Brian2 rename ours (see docstring)
+        gc.collect()
     set_device("cpp_standalone", build_on_run=False)
     # Brian2 sets its run environment (LD_BIND_NOW=1 by default) in os.environ and never unsets it;
     # every later subprocess would then bind its symbols eagerly: sbatch's plugins fail to load
@@ -224,6 +225,18 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _brian_objects_alive() -> bool:
+    """Whether a Brian2 object other than those Brian2 creates at import (the default clock and
+    network) still exists, garbage not yet collected included: only then can a collection stop
+    Brian2 renaming our code objects. Each collection walks every object of the process (~0.1 s
+    in a benchmark process at 8,000 units), and after the previous build's own collection (at
+    the end of ``simulate``) there is usually nothing left to collect."""
+    from brian2.core.names import Nameable
+
+    return any(obj is not None and getattr(obj, "name", None) not in ("defaultclock", "magicnetwork")
+               for obj in (ref() for ref in Nameable.__instances__()))
 
 
 def _read(b, dev, keep: Path) -> Recording:
