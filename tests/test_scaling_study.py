@@ -25,6 +25,21 @@ def test_results_md_language_section_is_rendered_from_the_committed_csvs():
     assert section == tool.render(tool.load()).strip(), "run: python tools/scaling_study.py --write"
 
 
+def test_every_metric_the_language_prose_quotes_is_in_the_rendered_tables():
+    """The hand-written answer above the rendered part quotes metrics (three decimals): each must be
+    a value the rendered tables and sentences hold, so a re-render that moves one fails here until
+    the prose follows."""
+    import re
+
+    tool = _load("scaling_study")
+    text = tool.RESULTS_MD.read_text()
+    prose = text[text.index("## Language"):text.index(tool.START)]
+    rendered = tool.render(tool.load())
+    quoted = set(re.findall(r"(?<![\d.])\d+\.\d{3}(?!\d)", prose))
+    assert len(quoted) > 20
+    assert not sorted(q for q in quoted if q not in rendered)
+
+
 @pytest.mark.parametrize("sweep", _load("scaling_study").SWEEPS)
 def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
     tool = _load("scaling_study")
@@ -41,9 +56,11 @@ def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds(sweep):
 
 
 def test_probes_cover_both_backends_and_the_spiking_rows_are_the_spiking_sweeps_runs():
-    """probes.csv / cka.csv hold the rate cortex (the size sweep's runs) and the spiking cortex (runs
-    of cortex_scaling_spiking.yaml: every done run of its results.csv, and a run that finished after
-    it was written may be there too); the section's spiking cells are their means."""
+    """probes.csv / cka.csv hold the rate cortex (the size sweeps' runs, 16-65,536 units) and the
+    spiking cortex (runs of cortex_scaling_spiking.yaml: every done run of its results.csv, and a run
+    that finished after it was written may be there too; 8,000 neurons from
+    cortex_scaling_spiking_projected.yaml, whose runs record the same activity as full RLS's at the
+    sizes both ran); the section's spiking cells are their means."""
     from experiments.sweep.run import plan
 
     tool = _load("scaling_study")
@@ -55,11 +72,12 @@ def test_probes_cover_both_backends_and_the_spiking_rows_are_the_spiking_sweeps_
     def points(rows):
         return {(r["base"], int(r["cortex.n_units"])) for r in rows}
 
-    assert {(r["base"], int(r["n_units"])) for r in probes if r["backend"] == "rate"} == points(data["size"]["results"])
+    rate = {(r["base"], int(r["n_units"])) for r in probes if r["backend"] == "rate"}
+    assert rate == set().union(*(points(data[name]["results"]) for name in tool.SIZE_SWEEPS))
     spiking = {(r["base"], int(r["n_units"])) for r in probes if r["backend"] == "spiking"}
     planned = {(Path(r.point.base).name, r.resolved["cortex"]["n_units"])
                for r in plan(ROOT / "configs" / "sweeps" / "cortex_scaling_spiking.yaml").runs}
-    done = points(data["spiking"]["results"])
+    done = points(data["spiking"]["results"]) | points(data["spiking_projected"]["results"])
     assert done and done <= spiking <= planned, (sorted(done), sorted(spiking), sorted(planned))
     for base, n in spiking:   # every replica, on the recorded counts and on the readout's filters
         mine = [r for r in probes if r["backend"] == "spiking" and (r["base"], int(r["n_units"])) == (base, n)]
@@ -135,7 +153,7 @@ def _rate_cells(study: Path, rungs: dict) -> tuple[dict, set]:
             values.setdefault(key, []).append(float(r[f"{phase}.{metric}"]))
         path = study / sweep / "results.csv"
         for r in csv.DictReader(open(path)) if path.exists() else []:
-            if r["status"] != "done":
+            if r["status"] == "failed":
                 failed.add((r["base"], int(r["cortex.n_units"]), int(r.get("phases.train.strings") or 1000)))
     return values, failed
 
@@ -194,6 +212,70 @@ def test_the_spiking_ladder_rows_are_the_results_csv_means_and_a_failed_point_sa
                 assert f"{label}, spiking cortex, {int(r['cortex.n_units']):,} neurons" in section
     assert seen >= 3 * len(tool.RUNGS)   # every rung at 100 / 400 / 1,600 neurons
     assert "- spiking cortex (" in section
+
+
+def test_the_spiking_readout_table_pairs_the_same_seeds_of_both_readouts():
+    """Embedded Reber on the spiking cortex, full RLS (cortex_scaling_spiking.yaml) against the
+    projected readouts (cortex_scaling_spiking_projected.yaml, one column pair per dim): each
+    cell's mean and paired difference re-derived from the two replicas.csv files, seed by seed."""
+    import csv
+
+    tool = _load("scaling_study")
+    path = tool.STUDY / "spiking_projected" / "replicas.csv"
+    if not path.exists():
+        pytest.skip("studies/scaling/spiking_projected not committed")
+    col = "test.longrange_accuracy"
+
+    def seeds(p, dim=lambda r: None):
+        out = {}
+        for r in csv.DictReader(open(p)):
+            out.setdefault((int(r["cortex.n_units"]), dim(r)), {})[int(r["seed"]) + int(r["replica"])] = float(r[col])
+        return out
+    full = {n: v for (n, _), v in seeds(tool.STUDY / "spiking" / "replicas.csv").items()}
+    proj = seeds(path, lambda r: int(r["cortex.readout.dim"]))
+    dims = sorted({d for _, d in proj})
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    rows = {int(r[0].replace(",", "")): r for r in _section_table(section, "| neurons | full RLS")}
+    assert set(rows) == {n for n, _ in proj} and 8000 in rows
+    for n, row in rows.items():
+        if n in full:
+            assert row[1].split(" +- ")[0] == f"{np.mean(list(full[n].values())):.3f}"
+        else:
+            assert row[1].startswith("not run")
+        for i, d in enumerate(dims):
+            mean, diff = row[2 + 2 * i], row[3 + 2 * i]
+            if (n, d) not in proj:
+                assert mean == diff == ""
+                continue
+            assert mean.split(" +- ")[0] == f"{np.mean(list(proj[(n, d)].values())):.3f}"
+            if n in full:
+                delta = [proj[(n, d)][k] - full[n][k] for k in sorted(full[n])]
+                assert len(delta) == 5 and diff.split(" +- ")[0] == f"{np.mean(delta):+.3f}"
+
+
+def test_points_a_stopped_sweep_has_not_reached_are_not_failures(tmp_path):
+    """A sweep stopped part-way writes its unreached points as `missing` (or `running`): the study
+    leaves them out (no value, no "run failed"); only `failed` rows are failures."""
+    import shutil
+
+    tool = _load("scaling_study")
+    for sweep in tool.SWEEPS:
+        if (tool.STUDY / sweep).exists():
+            shutil.copytree(tool.STUDY / sweep, tmp_path / sweep, ignore=shutil.ignore_patterns("runs", "plots"))
+    rows = tool.read_csv(tmp_path / "data" / "results.csv")
+    replicas = tool.read_csv(tmp_path / "data" / "replicas.csv")
+    gone = rows[0]
+    key = (gone["base"], int(gone["cortex.n_units"]), int(gone["phases.train.strings"]))
+    gone["status"] = "missing"
+    for k in gone:
+        if "." in k and k not in ("phases.train.strings", "cortex.n_units", "recording.sample_units", "cortex.in_degree"):
+            gone[k] = ""
+    _load("study_tables").write_csv(tmp_path / "data" / "results.csv", rows)
+    _load("study_tables").write_csv(tmp_path / "data" / "replicas.csv", [r for r in replicas if r["run_id"] != gone["run_id"]])
+    data = tool.load(tmp_path)
+    assert key not in tool.missing(data)
+    assert key[2] not in tool.data_points(data, key[0], key[1])
+    assert tool.render(data).count("run failed") == tool.render(tool.load()).count("run failed")
 
 
 def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value():
@@ -298,7 +380,7 @@ def test_a_failed_point_is_taken_once_it_is_re_run(tmp_path):
         if (tool.STUDY / sweep).exists():
             shutil.copytree(tool.STUDY / sweep, tmp_path / sweep, ignore=shutil.ignore_patterns("runs", "plots"))
     results = tool.read_csv(tmp_path / "data_small" / "results.csv")
-    failed = [r for r in results if r["status"] != "done"]
+    failed = [r for r in results if r["status"] == "failed"]
     if not failed:
         pytest.skip("no failed point left")
     before = tool.load(tmp_path)

@@ -34,7 +34,7 @@ def collect(sweep_dir: Path) -> Path:
     failed = []
     status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
     for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
-        if status.get(run["run_id"], "done") != "done":
+        if status.get(run["run_id"]) == "failed":   # missing / running: not run yet
             err = sweep_dir / "runs" / run["run_id"] / "error.txt"
             lines = [ln.strip() for ln in err.read_text().splitlines()
                      if ln.strip() and not ln.strip().startswith("---")] if err.exists() else []
@@ -108,12 +108,16 @@ def probes(*sweep_dirs: Path) -> list[Path]:
     """probes.csv (decoders per run, replica, target) and cka.csv (between seeds, between sizes)
     over the done runs (those with metrics.json) of every sweep given, each row with its backend.
     A spiking run adds decoders on its readout's filters of the recorded counts and of the input
-    symbols (column `features`, see _filter_rows; empty: the recorded activity as it is)."""
+    symbols (column `features`, see _filter_rows; empty: the recorded activity as it is). One run
+    per (backend, base, size), the first given: runs that differ only in their readout (the spiking
+    cortex's projected readouts) record the same activity in open loop, and would count it twice."""
     from experiments.probes.sequence import linear_cka, load_sequence, probe_sequence_run, state_cka, state_means
     rows, cka, loaded = [], [], {}
     for sweep_dir in sweep_dirs:
         for run, run_dir in _done_runs(Path(sweep_dir)):
             backend, base, n = _backend(run_dir), Path(run["base"]).name, int(run["params"]["cortex.n_units"])
+            if (backend, base, n) in loaded:
+                continue
             d = load_sequence(run_dir)
             rows += [{"backend": backend, "base": base, "n_units": n, **r}
                      for r in probe_sequence_run(run_dir) + _filter_rows(run_dir, d)]

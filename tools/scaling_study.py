@@ -30,8 +30,9 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder")
+          "spiking", "spiking_ladder", "spiking_projected")
 SPIKING_SWEEPS = ("spiking", "spiking_ladder")   # the spiking LIF cortex: embedded Reber, and the other rungs
+SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -60,8 +61,9 @@ def rung_of(base: str) -> str:
 # -- loading the committed CSVs -----------------------------------------------------------------------
 def load(study: Path = STUDY) -> dict:
     """Every committed CSV of the study, by sweep name (missing sweeps give empty lists): per sweep
-    its done rows of results.csv ("results"), its rows of any other status ("failed": points that
-    ran and broke, shown as missing until a re-run makes them done) and replicas.csv."""
+    its done rows of results.csv ("results"), its failed rows ("failed": points that ran and broke,
+    shown as missing until a re-run makes them done) and replicas.csv. Rows of status missing or
+    running (a sweep stopped before it reached them) are points not run yet: left out."""
     data = {}
     for name in SWEEPS:
         rows = read_csv(study / name / "results.csv")
@@ -70,7 +72,7 @@ def load(study: Path = STUDY) -> dict:
                      for run in json.loads((study / name / "sweep.json").read_text())["runs"]}
             rows = [{**r, "base": bases[r["run_id"]]} for r in rows]
         data[name] = {"results": [r for r in rows if r["status"] == "done"],
-                      "failed": [r for r in rows if r["status"] != "done"],
+                      "failed": [r for r in rows if r["status"] == "failed"],
                       "replicas": read_csv(study / name / "replicas.csv"),
                       "errors": {r["run_id"]: r["error"] for r in read_csv(study / name / "failed.csv")}}
     data["probes"], data["cka"] = read_csv(study / "probes.csv"), read_csv(study / "cka.csv")
@@ -197,9 +199,9 @@ def chance(data: dict, rung: str) -> float:
 def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
     from scaling_tables import (cka_table, criterion_table, data_table, fit_table, lstm_table, probe_table, size_table,
-                                spiking_size_table, strict_table, strings_or_units_table, wall_table)
+                                spiking_readout_table, spiking_size_table, strict_table, strings_or_units_table, wall_table)
     from scaling_verdicts import (backend_summary, criterion_summary, lstm_summary, missing_note, spiking_probe_summary,
-                                  spiking_verdict, strings_or_units_summary, verdict)
+                                  spiking_readout_summary, spiking_verdict, strings_or_units_summary, verdict)
 
     out = ["#### The answer per rung (rate cortex, 5 seeds per point, 1,000 training strings unless said)", "",
            *[verdict(data, r) for r in RUNGS], "",
@@ -209,6 +211,9 @@ def render(data: dict) -> str:
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds):", "",
            spiking_size_table(data), "",
+           "The spiking cortex's readout at fixed size, and at 8,000 neurons (embedded Reber, 5 seeds, the same seeds in both "
+           "columns; `cortex_scaling_spiking_projected.yaml`):", "", spiking_readout_table(data), "",
+           spiking_readout_summary(data), "",
            "#### Fits and criteria", "", fit_table(data), "",
            "#### The data axis at every size: training strings to criterion", "", criterion_summary(data), "",
            criterion_table(data), "", "#### More strings or more units", "", strings_or_units_summary(data), "",

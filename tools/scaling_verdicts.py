@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_fits import first_meeting  # noqa: E402
+from scaling_fits import differs, first_meeting  # noqa: E402
 from scaling_study import (RUNGS, STRINGS, baseline_means, baseline_points, chance, data_sizes, data_strings,  # noqa: E402
                            missing, size_points, spiking_missing, spiking_points)
 from scaling_tables import (WORDS, against_lstm, baseline_to_criterion, probe_cells, probe_mean, span_text,  # noqa: E402
-                            strings_or_units, to_criterion, to_criterion_cell, trend)
-from study_tables import fmt, num  # noqa: E402
+                            spiking_readout_points, strings_or_units, to_criterion, to_criterion_cell, trend)
+from study_tables import fmt, is_bias, num, paired  # noqa: E402
 
 
 # -- the answer, in words -------------------------------------------------------------------------------
@@ -260,3 +260,27 @@ def spiking_probe_summary(data: dict) -> str:
                  + "; the rate cortex at the nearest size "
                  + beside({m: float(np.mean(v)) for m, v in size_points(data, "embedded_reber.yaml").items()}) + ".")
     return "\n".join(lines)
+
+
+def spiking_readout_summary(data: dict) -> str:
+    """In words: what projecting the spiking cortex's features costs at the sizes full RLS ran at
+    (paired by seed), and the largest size against the next one with the same readout."""
+    full, proj = spiking_readout_points(data)
+    if not proj:
+        return ""
+    costs = []
+    for d in sorted({d for _, d in proj}):
+        at = [(n, paired(proj[(n, d)], full[n], True)) for n, e in sorted(proj) if e == d and n in full]
+        if at:
+            costs.append(f"to {d:,} dimensions " + ", ".join(
+                f"{m:+.3f}{' *' if is_bias(m, se, k) else ''} at {n:,}" for n, (m, se, k) in at))
+    out = [f"Projecting the features (the same seeds, against full RLS): {'; '.join(costs)} neurons."] if costs else []
+    d = max(d for _, d in proj)
+    sizes = sorted(n for n, e in proj if e == d)
+    if len(sizes) > 1:
+        below, top = (proj[(n, d)] for n in sizes[-2:])
+        a, b = float(np.mean(list(below.values()))), float(np.mean(list(top.values())))
+        how = ("better than" if b > a else "worse than") if differs(list(top.values()), list(below.values())) else "level with"
+        out.append(f"With the readout projected to {d:,}, {sizes[-1]:,} neurons give {b:.3f}, {how} {sizes[-2]:,} "
+                   f"neurons ({a:.3f}).")
+    return " ".join(out)
