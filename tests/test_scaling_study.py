@@ -163,7 +163,7 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
     section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
     values, failed = _rate_cells(tool.STUDY, tool.RUNGS)
     sizes = sorted({n for (_, n, s) in values | dict.fromkeys(failed) if s != 1000})
-    assert sizes == [16, 64, 256, 1024]   # the data axis: data_small (16-256) and data (1,024)
+    assert sizes[:4] == [16, 64, 256, 1024]   # data_small (16-256) and data (1,024): every rung; data_large (4,096, 16,384): part
     rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
     assert len(rows) == len(tool.RUNGS)
     for rung, (label, _, _, crit, hb) in tool.RUNGS.items():
@@ -171,7 +171,11 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
             cell = rows[label][col]
             tried = sorted(s for (b, m, s) in values if b == rung and m == n)
             gone = sorted(s for (b, m, s) in failed if b == rung and m == n)
-            assert tried and set(tried) | set(gone) == {50, 200, 1000, 5000}, (rung, n)
+            unrun = sorted({50, 200, 1000, 5000} - set(tried) - set(gone))
+            if unrun:   # a sweep stopped before these points: no answer, and it says which are not run
+                assert n > 1024 and cell == f"not run ({', '.join(f'{u:,}' for u in unrun)} strings)", (rung, n, cell)
+                continue
+            assert tried, (rung, n)
             met = [s for s in tried if (np.mean(values[(rung, n, s)]) >= crit if hb else np.mean(values[(rung, n, s)]) <= crit)]
             if met and not any(g < met[0] for g in gone):
                 assert cell == f"{met[0]:,}", (label, n, cell)
@@ -294,6 +298,8 @@ def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value()
         for s, cell in zip((50, 200, 1000, 5000), row[2:]):
             if (rung, n, s) in failed:
                 assert cell == "missing (run failed)"
+            elif (rung, n, s) not in values:   # not run yet (data_large stopped part-way)
+                assert n > 1024 and cell == "", (label, n, s, cell)
             else:
                 assert cell.split(" +- ")[0] == f"{np.mean(values[(rung, n, s)]):.3f}", (label, n, s, cell)
     errors = {r["run_id"]: r["error"] for sweep in ("data", "data_small")

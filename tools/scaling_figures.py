@@ -10,7 +10,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import (FIGURES, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
                           data_strings, load, missing, size_points, spiking_missing, spiking_points)
-from scaling_tables import probe_cells  # noqa: E402
+from scaling_tables import READOUT_RUNG, probe_cells, spiking_readout_points  # noqa: E402
 
 # one look per baseline, the same in both figures: n-grams grey, the two LSTM regimes apart
 LOOKS = {
@@ -49,7 +49,8 @@ def _panel(ax, data, rung, xlabel: str) -> None:
 
 
 def _ticks(ax, xs) -> None:
-    ax.set_xticks(xs, [f"{x:,}" for x in xs], fontsize=7)
+    """Size ticks, the powers of two from 1,024 up as 1k, 4k, 16k, 64k (full numbers collide)."""
+    ax.set_xticks(xs, [f"{x // 1024}k" if x >= 1024 and x % 1024 == 0 else f"{x:,}" for x in xs], fontsize=7)
     ax.minorticks_off()
 
 
@@ -69,11 +70,18 @@ def ladder(data, plt, out: Path) -> Path:
             xs = sorted(sp)
             ax.errorbar(xs, [np.mean(sp[x]) for x in xs], [np.std(sp[x]) for x in xs], marker="s", ms=4,
                         color="tab:orange", label="spiking cortex (neurons)")
+        _, proj = spiking_readout_points(data)
+        dim = max((d for _, d in proj), default=None)
+        if rung == READOUT_RUNG and dim:   # the spiking cortex with the larger projected readout (full RLS beside it)
+            xs = sorted(n for n, d in proj if d == dim)
+            ax.errorbar(xs, [np.mean(list(proj[(x, dim)].values())) for x in xs], [np.std(list(proj[(x, dim)].values())) for x in xs],
+                        marker="s", ms=4, mfc="white", ls=":", color="tab:orange",
+                        label=f"spiking cortex, readout projected to {dim:,}")
         for (b, n) in spiking_missing(data):   # a failed spiking point: an x on the lower edge, and said
             if b == rung:
                 ax.plot([n], [0.0], ls="none", marker="x", ms=8, mew=2, color="tab:orange", clip_on=False,
                         transform=ax.get_xaxis_transform())
-                ax.text(0.97, 0.30, f"x: spiking, {n:,} neurons,\nrun failed (no value)", transform=ax.transAxes,
+                ax.text(0.97, 0.30, f"x: spiking, {n:,} neurons, full RLS:\nrun failed (no value)", transform=ax.transAxes,
                         fontsize=6.5, ha="right", va="bottom", color="firebrick")
         for bname, curve in sorted(baseline_curves(data, rung).items()):
             if STRINGS in curve:   # baselines have no size: a line at their STRINGS-string value

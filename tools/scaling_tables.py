@@ -107,10 +107,16 @@ def fit_table(data: dict) -> str:
 # -- the data axis at every size it was run at ----------------------------------------------------------
 def to_criterion(data: dict, rung: str, size: int) -> dict:
     """The fewest training strings whose seed mean meets the rung's criterion at `size` units, the
-    failed points allowed for (scaling_fits.first_meeting_with_gaps; `met` is a number of strings)."""
+    failed points allowed for (scaling_fits.first_meeting_with_gaps; `met` is a number of strings).
+    Where some of the data axis' strings were neither run nor failed there (a sweep stopped before
+    them), nothing is said: `unrun` lists them and `sure` is False."""
     _, _, _, crit, hb = RUNGS[rung]
     gone = [s for (b, n, s) in missing(data) if b == rung and n == size]
-    return first_meeting_with_gaps(data_points(data, rung, size), gone, crit, hb)
+    pts = data_points(data, rung, size)
+    unrun = [s for s in data_strings(data) if s not in pts and s not in gone]
+    if unrun:
+        return {"met": None, "tried": sorted(pts), "gone": gone, "sure": False, "unrun": unrun}
+    return first_meeting_with_gaps(pts, gone, crit, hb)
 
 
 def span_text(strings) -> str:
@@ -118,7 +124,9 @@ def span_text(strings) -> str:
 
 
 def to_criterion_cell(got: dict, short: bool = False) -> str:
-    """'1,000', 'never (50-5,000)', or what the finished points say and which point failed."""
+    """'1,000', 'never (50-5,000)', 'not run', or what the finished points say and which point failed."""
+    if got.get("unrun"):
+        return "not run" + ("" if short else f" ({', '.join(f'{u:,}' for u in got['unrun'])} strings)")
     gone = ", ".join(f"{g:,}" for g in got["gone"])
     if got["met"] and got["sure"]:
         return f"{got['met']:,}"
@@ -135,7 +143,7 @@ WORDS = {"falls": "falls with size", "rises": "rises with size", "same": "the sa
 
 def trend(data: dict, rung: str) -> tuple[str, list[int]]:
     """How the strings to criterion move with size, over the sizes whose answer is sure (a key of
-    WORDS), and the sizes left out (a failed point could change them)."""
+    WORDS), and the sizes left out (a failed point could change them, or points are not run yet)."""
     got = {n: to_criterion(data, rung, n) for n in data_sizes(data)}
     return direction([got[n]["met"] for n in got if got[n]["sure"]]), [n for n in got if not got[n]["sure"]]
 

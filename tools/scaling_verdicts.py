@@ -160,7 +160,7 @@ def criterion_summary(data: dict) -> str:
             got, left = trend(data, rung)
             if got == how:
                 path = " / ".join(to_criterion_cell(to_criterion(data, rung, n), short=True) for n in sizes)
-                gone = f"; {', '.join(f'{n:,}' for n in left)} units not counted, a run there failed" if left else ""
+                gone = f"; {', '.join(f'{n:,}' for n in left)} units not counted: a point there failed or is not run" if left else ""
                 said.append(f"**{RUNGS[rung][0]}** ({path}{gone})")
         if said:
             label = f"never met with up to {most:,} strings at any of these sizes" if how == "never" else WORDS[how]
