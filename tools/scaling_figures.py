@@ -10,7 +10,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import (FIGURES, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
                           data_strings, load, missing, size_points, spiking_missing, spiking_points)
-from scaling_tables import READOUT_RUNG, probe_cells, spiking_readout_points  # noqa: E402
+from scaling_readout import READOUT_RUNG, spiking_readout_points  # noqa: E402
+from scaling_tables import probe_cells  # noqa: E402
 
 # one look per baseline, the same in both figures: n-grams grey, the two LSTM regimes apart
 LOOKS = {

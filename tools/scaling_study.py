@@ -199,7 +199,8 @@ def chance(data: dict, rung: str) -> float:
 def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
     from scaling_tables import (cka_table, criterion_table, data_table, fit_table, lstm_table, probe_table, size_table,
-                                spiking_readout_table, spiking_size_table, strict_table, strings_or_units_table, wall_table)
+                                spiking_size_table, strict_table, strings_or_units_table, wall_table)
+    from scaling_readout import spiking_readout_table
     from scaling_verdicts import (backend_summary, criterion_summary, lstm_summary, missing_note, spiking_probe_summary,
                                   spiking_readout_summary, spiking_verdict, strings_or_units_summary, verdict)
 

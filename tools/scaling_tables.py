@@ -10,11 +10,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_fits import best_fit, describe, differs, direction, first_meeting, first_meeting_with_gaps  # noqa: E402
-from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, RATE_SWEEPS, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED,  # noqa: E402
-                           SPIKING_RUNGS, SPIKING_SWEEPS, STRINGS, SWEEPS,
+from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, RATE_SWEEPS, RUNGS, SIZE_SWEEPS,  # noqa: E402
+                           SPIKING_RUNGS, STRINGS, SWEEPS,
                            baseline_means, baseline_points, baseline_rows, best_ngram, chance, data_points,
                            data_sizes, data_strings, missing, rung_of, size_points, spiking_missing, spiking_points)
-from study_tables import baseline_name, fmt, is_bias, mean_sd, num, paired, table  # noqa: E402
+from study_tables import baseline_name, fmt, mean_sd, num, table  # noqa: E402
 
 
 def size_table(data: dict) -> str:
@@ -47,44 +47,6 @@ def spiking_size_table(data: dict) -> str:
                     + [mean_sd(pts[n]) if n in pts else "missing (run failed)" if (rung, n) in gone else "" for n in sizes]
                     + [fmt(chance(data, rung)), fmt((max if hb else min)(grams) if grams else float("nan"))])
     return table(["rung", "metric"] + [f"{n:,} neurons" for n in sizes] + ["chance", "best n-gram"], rows)
-
-
-READOUT_RUNG = "embedded_reber.yaml"   # the rung of SPIKING_PROJECTED
-
-
-def spiking_readout_points(data: dict) -> tuple[dict, dict]:
-    """Embedded Reber on the spiking cortex, seed -> value of its metric: full RLS (the spiking
-    sweeps) by size, and RLS on a fixed projection (SPIKING_PROJECTED) by (size, readout dim)."""
-    _, phase, metric, _, _ = RUNGS[READOUT_RUNG]
-
-    def by_seed(rows, key):
-        out: dict = {}
-        for r in rows:
-            if rung_of(r["base"]) == READOUT_RUNG:
-                out.setdefault(key(r), {})[int(r["seed"]) + int(r["replica"])] = num(r[f"{phase}.{metric}"])
-        return out
-    full = by_seed((r for name in SPIKING_SWEEPS for r in data[name]["replicas"]), lambda r: int(r["cortex.n_units"]))
-    proj = by_seed(data[SPIKING_PROJECTED]["replicas"], lambda r: (int(r["cortex.n_units"]), int(r["cortex.readout.dim"])))
-    return full, proj
-
-
-def spiking_readout_table(data: dict) -> str:
-    """Per size: full RLS against RLS on each projection, the same seeds, and the paired difference
-    (projected - full; * where its 95% t-interval over seeds excludes 0)."""
-    full, proj = spiking_readout_points(data)
-    _, phase, metric, _, _ = RUNGS[READOUT_RUNG]
-    dims = sorted({d for _, d in proj})
-    rows = []
-    for n in sorted({n for n, _ in proj}):
-        row = [f"{n:,}", mean_sd(list(full[n].values())) if n in full else "not run (P: 13 GB)"]
-        for d in dims:
-            got = proj.get((n, d))
-            diff = paired(got, full[n], True) if got and n in full else (float("nan"), float("nan"), 0)
-            row += [mean_sd(list(got.values())) if got else "",
-                    f"{diff[0]:+.3f} +- {diff[1]:.3f}" + (" *" if is_bias(*diff) else "") if diff[2] else ""]
-        rows.append(row)
-    return table(["neurons", f"full RLS, {phase}.{metric}"]
-                 + [h for d in dims for h in (f"projected to {d:,}", "minus full (paired, s.e.)")], rows)
 
 
 def fit_table(data: dict) -> str:

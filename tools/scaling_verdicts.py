@@ -12,7 +12,8 @@ from scaling_fits import differs, first_meeting  # noqa: E402
 from scaling_study import (RUNGS, STRINGS, baseline_means, baseline_points, chance, data_sizes, data_strings,  # noqa: E402
                            missing, size_points, spiking_missing, spiking_points)
 from scaling_tables import (WORDS, against_lstm, baseline_to_criterion, probe_cells, probe_mean, span_text,  # noqa: E402
-                            spiking_readout_points, strings_or_units, to_criterion, to_criterion_cell, trend)
+                            strings_or_units, to_criterion, to_criterion_cell, trend)
+from scaling_readout import spiking_readout_points  # noqa: E402
 from study_tables import fmt, is_bias, num, paired  # noqa: E402
 
 
