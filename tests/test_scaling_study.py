@@ -145,7 +145,7 @@ def _rate_cells(study: Path, rungs: dict) -> tuple[dict, set]:
     import csv
 
     values, failed = {}, set()
-    for sweep in ("size", "large", "huge", "data", "data_small", "data_large"):
+    for sweep in ("size", "large", "huge", "data", "data_small", "data_large", "data_huge"):
         path = study / sweep / "replicas.csv"
         for r in csv.DictReader(open(path)) if path.exists() else []:
             _, phase, metric, _, _ = rungs[r["base"]]
@@ -163,7 +163,7 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
     section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
     values, failed = _rate_cells(tool.STUDY, tool.RUNGS)
     sizes = sorted({n for (_, n, s) in values | dict.fromkeys(failed) if s != 1000})
-    assert sizes[:4] == [16, 64, 256, 1024]   # data_small (16-256) and data (1,024): every rung; data_large (4,096, 16,384): part
+    assert sizes[:4] == [16, 64, 256, 1024]   # data_small (16-256) and data (1,024): every rung; data_large (4,096, 16,384), data_huge (65,536): part
     rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
     assert len(rows) == len(tool.RUNGS)
     for rung, (label, _, _, crit, hb) in tool.RUNGS.items():

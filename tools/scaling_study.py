@@ -29,12 +29,12 @@ STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
-SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "baselines", "baselines_data", "lstm_converge",
+SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
           "spiking", "spiking_ladder", "spiking_projected")
 SPIKING_SWEEPS = ("spiking", "spiking_ladder")   # the spiking LIF cortex: embedded Reber, and the other rungs
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
-DATA_SWEEPS = ("data", "data_small", "data_large")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
+DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
 DATA_SIZE = 1024     # the largest size with the data axis (the old headline size; the wall estimate's reference)
 STRINGS = 1000       # the size axis' training strings
