@@ -22,8 +22,10 @@ projected readout (``projected_rls``, dim 1,024), the way a study reaches those 
   ``recurrence_float32_vs_float64[n]`` the same for the bare recurrence alone: scipy's scalar CSR
   product does three loads per nonzero (index, weight, the gathered input) whatever the dtype, with
   W and h in cache at 4,096 units, so it gains little in float32 (splitting rows into shorter ones,
-  to overlap their running sums, made it slower: load-bound, not latency-bound); the full step
-  gains what its readout (BLAS-3, ~1.9x) gains, diluted by the recurrence's share.
+  to overlap their running sums, made it slower: load-bound, not latency-bound);
+  ``readout_blas_float32_vs_float64[n]`` the same for the readout's two BLAS-3 calls of a block
+  (symm and syrk on the cortex's F features and B block rows): the full step gains about what
+  these gain, diluted by the recurrence's share.
 - ``memory_mib[n]``: peak resident memory (VmHWM: ru_maxrss would inherit this process's) of a fresh process that builds one
   replica and runs ``steps`` of it, and the estimate of ``cortex.rate.memory`` (what validation
   refuses runs by), in total and per added replica.
@@ -77,7 +79,7 @@ SIZES = {
     1024: (512, 7, {"in_degree": IN_DEGREE}),
     4096: (192, 7, {"in_degree": IN_DEGREE}),
     16384: (192, 5, {"in_degree": IN_DEGREE, "readout": PROJECTED}),
-    65536: (128, 3, {"in_degree": IN_DEGREE, "readout": PROJECTED}),
+    65536: (128, 5, {"in_degree": IN_DEGREE, "readout": PROJECTED}),
 }
 FLOAT32_SIZES = (1024, 4096)
 REPLICAS, REPLICA_UNITS = 16, 1000
@@ -192,7 +194,32 @@ def size_row(n: int, dtype: str) -> dict:
         # the bare recurrence alone (the sparse product, same W) in both dtypes: what it gains
         (rec,), _ = _median_ratios(bare, bare_run(*_weights(p, other)[:2], _sparse(p), steps), rounds=rounds)
         row["recurrence_float32_vs_float64"] = rec if dtype == "float32" else 1.0 / rec
+        (blas,), _ = _median_ratios(_rls_blas(cortex.n_features, p.block_steps, dtype),
+                                    _rls_blas(cortex.n_features, p.block_steps, other), rounds=rounds)
+        row["readout_blas_float32_vs_float64"] = blas if dtype == "float32" else 1.0 / blas
     return row
+
+
+def _rls_blas(n_features: int, block: int, dtype: str):
+    """The two BLAS-3 calls of one block RLS update (``cortex.readout``: G = X P by symm, P -= H'H by
+    syrk) on F = ``n_features`` and B = ``block`` rows, as a callable: the most the readout can gain
+    from a dtype is what the BLAS library gains on these."""
+    from cortex.readout import _SYMM_SYRK
+
+    symm, syrk = _SYMM_SYRK[np.dtype(dtype)]
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n_features, n_features)).astype(dtype)
+    p = np.asfortranarray(a @ a.T / n_features)
+    x = rng.standard_normal((block, n_features)).astype(dtype)
+    g = np.empty_like(x)
+    h = (x * 1e-3).astype(dtype)
+
+    def run():
+        for _ in range(4):
+            symm(1.0, p, x.T, beta=0.0, c=g.T, side=0, lower=0, overwrite_c=1)
+            syrk(-1.0, h.T, beta=1.0, c=p, trans=0, lower=0, overwrite_c=1)
+
+    return run
 
 
 def memory_row(n: int, dtype: str) -> dict:
@@ -245,7 +272,7 @@ def main() -> None:
     dtype = ap.parse_args().dtype
     t0 = time.perf_counter()
     keys = ("full_vs_bare", "full_vs_handwritten", "flop_fraction", "matmul_gflops", "float32_vs_float64",
-            "recurrence_float32_vs_float64")
+            "recurrence_float32_vs_float64", "readout_blas_float32_vs_float64")
     result: dict = {k: {} for k in (*keys, "handwritten_max_abs_diff", "steps_per_s", "memory_mib")}
     for n in SIZES:
         row = size_row(n, dtype)

@@ -44,7 +44,7 @@ def spiking_size_table(data: dict) -> str:
             continue
         grams = [v for k, v in baseline_means(data, rung).items() if "gram" in k]
         rows.append([label, f"{phase}.{metric}"]
-                    + [mean_sd(pts[n]) if n in pts else "missing (run failed)" if (rung, n) in gone else "" for n in sizes]
+                    + [mean_sd(pts[n]) if n in pts else "missing (run failed)" if (rung, n) in gone else "not run" for n in sizes]
                     + [fmt(chance(data, rung)), fmt((max if hb else min)(grams) if grams else float("nan"))])
     return table(["rung", "metric"] + [f"{n:,} neurons" for n in sizes] + ["chance", "best n-gram"], rows)
 
