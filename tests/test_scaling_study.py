@@ -172,11 +172,12 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
             tried = sorted(s for (b, m, s) in values if b == rung and m == n)
             gone = sorted(s for (b, m, s) in failed if b == rung and m == n)
             unrun = sorted({50, 200, 1000, 5000} - set(tried) - set(gone))
-            if unrun:   # a sweep stopped before these points: no answer, and it says which are not run
+            met = [s for s in tried if (np.mean(values[(rung, n, s)]) >= crit if hb else np.mean(values[(rung, n, s)]) <= crit)]
+            if unrun and not (met and met[0] < unrun[0]):
+                # a sweep stopped before points that could change the answer: none, and it says which are not run
                 assert n > 1024 and cell == f"not run ({', '.join(f'{u:,}' for u in unrun)} strings)", (rung, n, cell)
                 continue
             assert tried, (rung, n)
-            met = [s for s in tried if (np.mean(values[(rung, n, s)]) >= crit if hb else np.mean(values[(rung, n, s)]) <= crit)]
             if met and not any(g < met[0] for g in gone):
                 assert cell == f"{met[0]:,}", (label, n, cell)
             elif not met and not gone:
@@ -283,6 +284,37 @@ def test_points_a_stopped_sweep_has_not_reached_are_not_failures(tmp_path):
     assert key not in tool.missing(data)
     assert key[2] not in tool.data_points(data, key[0], key[1])
     assert tool.render(data).count("run failed") == tool.render(tool.load()).count("run failed")
+
+
+def test_strings_to_criterion_waits_only_for_unrun_points_that_could_change_it():
+    """At a size whose data axis is part-run, the fewest strings meeting the criterion is given when
+    every unrun number of strings is above the finished points' first meeting, and "not run" when
+    one below it (or any, if none meets) is missing."""
+    tool = _load("scaling_study")
+    tables = _load("scaling_tables")
+    rung, col = "reber.yaml", "test.kl_to_optimal"   # criterion: KL <= 0.05
+    data = {name: {"results": [], "failed": [], "replicas": [], "errors": {}} for name in tool.SWEEPS}
+
+    def point(sweep, n, strings, kl):
+        row = {"base": rung, "cortex.n_units": str(n), "phases.train.strings": str(strings), col: str(kl), "status": "done"}
+        data[sweep]["results"].append(row)
+        data[sweep]["replicas"].extend([row] * 5)
+
+    for strings in (50, 200, 5000):   # 5,000 run at another size: the axis has it
+        point("data", 1024, strings, 0.03)
+    point("size", 1024, 1000, 0.03)
+    point("huge", 65536, 1000, 0.04)   # meets at 1,000
+    point("data_huge", 65536, 50, 0.5)
+    point("data_huge", 65536, 200, 0.2)   # 5,000 not run: it cannot make 1,000 fewer
+    got = tables.to_criterion(data, rung, 65536)
+    assert (got["met"], got["sure"]) == (1000, True) and tables.to_criterion_cell(got) == "1,000"
+    data["data_huge"]["results"].pop()
+    data["data_huge"]["replicas"] = data["data_huge"]["replicas"][:5]   # 200 not run: it could
+    got = tables.to_criterion(data, rung, 65536)
+    assert not got["sure"] and tables.to_criterion_cell(got) == "not run (200, 5,000 strings)"
+    data["huge"]["replicas"] = [{**r, col: "0.06"} for r in data["huge"]["replicas"]]   # nothing meets: 5,000 could
+    data["data_huge"]["replicas"].extend([{**data["data_huge"]["replicas"][0], "phases.train.strings": "200"}] * 5)
+    assert tables.to_criterion_cell(tables.to_criterion(data, rung, 65536)) == "not run (5,000 strings)"
 
 
 def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value():

@@ -71,12 +71,14 @@ def to_criterion(data: dict, rung: str, size: int) -> dict:
     """The fewest training strings whose seed mean meets the rung's criterion at `size` units, the
     failed points allowed for (scaling_fits.first_meeting_with_gaps; `met` is a number of strings).
     Where some of the data axis' strings were neither run nor failed there (a sweep stopped before
-    them), nothing is said: `unrun` lists them and `sure` is False."""
+    them) and one of them could change the answer (fewer strings than the finished points' first
+    meeting, or none meets it), nothing is said: `unrun` lists them and `sure` is False."""
     _, _, _, crit, hb = RUNGS[rung]
     gone = [s for (b, n, s) in missing(data) if b == rung and n == size]
     pts = data_points(data, rung, size)
     unrun = [s for s in data_strings(data) if s not in pts and s not in gone]
-    if unrun:
+    met = first_meeting(pts, crit, hb) if pts else None
+    if unrun and not (met and all(u > met for u in unrun)):
         return {"met": None, "tried": sorted(pts), "gone": gone, "sure": False, "unrun": unrun}
     return first_meeting_with_gaps(pts, gone, crit, hb)
 
@@ -164,7 +166,9 @@ def strings_or_units(data: dict, rung: str, size: int):
 
 def strings_or_units_table(data: dict) -> str:
     """Per rung and data-axis size: which of the most strings or the next size helps more."""
-    most, sizes, gone = max(data_strings(data)), data_sizes(data), missing(data)
+    most, gone = max(data_strings(data)), missing(data)
+    ups = {n: min((m for r in RUNGS for m in size_points(data, r) if m > n), default=None) for n in data_sizes(data)}
+    sizes = [n for n in ups if ups[n]]   # the largest size has no next size to compare with
     rows = []
     for rung in RUNGS:
         row = [RUNGS[rung][0]]
@@ -173,9 +177,7 @@ def strings_or_units_table(data: dict) -> str:
             row.append(f"{got[0]} ({got[1]:.3f} vs {got[2]:.3f})" if got else
                        "missing (run failed)" if (rung, n, most) in gone else "")
         rows.append(row)
-    ups = {n: min((m for r in RUNGS for m in size_points(data, r) if m > n), default=None) for n in sizes}
-    return table(["rung"] + [f"{n:,} units: {most:,} strings or {ups[n]:,} units" if ups[n] else f"{n:,} units"
-                              for n in sizes], rows)
+    return table(["rung"] + [f"{n:,} units: {most:,} strings or {ups[n]:,} units" for n in sizes], rows)
 
 
 LSTM_ROWS = (("LSTM one_pass", "LSTM, one pass"), ("LSTM converge", "LSTM, trained to convergence"))
