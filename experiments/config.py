@@ -26,8 +26,11 @@ TOP_KEYS = ("name", "description", "seed", "replicas", "world", "cortex", "subco
 # loading
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentSpec:
-    """Read, override and validate an experiment file. Raises :class:`InputError`."""
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), check_memory: bool = True) -> ExperimentSpec:
+    """Read, override and validate an experiment file. Raises :class:`InputError`.
+
+    ``check_memory=False`` skips the refusal of a cortex too big for this machine's free memory:
+    for resolving a config that is not to run here (its run id, a study's bookkeeping)."""
     source = str(path)
     path = Path(path)
     if not path.exists():
@@ -49,7 +52,7 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Exper
     if isinstance(raw, dict):
         apply_overrides(raw, overrides, problems)
         raw.setdefault("name", path.stem)
-    spec = validate(raw, problems)
+    spec = validate(raw, problems, check_memory)
     return spec
 
 
@@ -69,7 +72,7 @@ def loads(text: str, overrides=(), source: str = "<string>") -> ExperimentSpec:
 # validation
 
 
-def validate(raw: Any, problems: Problems) -> ExperimentSpec:
+def validate(raw: Any, problems: Problems, check_memory: bool = True) -> ExperimentSpec:
     """Validate plain data (already overridden) into an :class:`ExperimentSpec`."""
     from cortex import model_registry
     from cortex.spiking.params import target_limit
@@ -139,7 +142,7 @@ def validate(raw: Any, problems: Problems) -> ExperimentSpec:
         _distractors_fit(world_cls, world, problems)
 
     phases = _phases(raw.get("phases"), world, world_cls, problems)
-    if cortex is not None and header is not None:  # refuse now what the kernel would kill an hour in
+    if check_memory and cortex is not None and header is not None:  # refuse now what the kernel would kill an hour in
         fits = getattr(cortex, "memory_refusal", None)
         why = fits(header.replicas) if fits is not None else None
         if why:

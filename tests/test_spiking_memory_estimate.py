@@ -35,7 +35,7 @@ def _estimate(spec) -> float:
 
 
 def test_the_estimate_of_the_measured_8000_x_5_rls_run_covers_its_peak_by_at_most_a_tenth():
-    spec = config.load(CONFIG, MEASURED)
+    spec = config.load(CONFIG, MEASURED, check_memory=False)   # the estimate, whatever memory is free here
     assert spec.cortex.readout.kind == "rls" and spec.cortex.dtype == "float32"
     parts = memory.estimate_bytes(spec.cortex, 5)
     f = 6400 * 4 + 1  # n_exc x (counts + 3 filters) + bias
@@ -71,6 +71,8 @@ def test_the_measured_run_is_refused_at_validation_when_memory_is_short(monkeypa
     assert "cortex.n_units: 8000 neurons x 5 replicas need about 16.8 GiB (readout 12.4 GiB, spikes 2.5 GiB, " \
            "features 1.2 GiB), more than the 8.0 GiB of memory available" in err
     assert "cortex.readout.kind: projected_rls or delta" in err and "fewer replicas or neurons" in err
+    # resolving it without running it here (a run id, a study's bookkeeping) does not depend on free memory
+    assert config.load(CONFIG, MEASURED, check_memory=False).cortex.n_units == 8000
 
 
 def test_a_readout_without_p_is_not_refused_where_rls_is(monkeypatch):

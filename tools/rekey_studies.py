@@ -41,7 +41,7 @@ def current_ids(studies: Path = STUDIES) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for manifest in sorted(studies.glob("*/*/sweep.json")):
         for run in json.loads(manifest.read_text())["runs"]:
-            spec = config.load(_local(run["base"]), list(run["overrides"]))
+            spec = config.load(_local(run["base"]), list(run["overrides"]), check_memory=False)   # ids only
             mapping[run["run_id"]] = run_id(spec.resolved())
     return mapping
 
