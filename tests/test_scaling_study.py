@@ -126,6 +126,8 @@ def test_the_thinned_sweeps_points_are_points_of_the_full_grid():
     stale = sorted({(n, r["base"] if "base" in r else "(one base)") for n in tool.RATE_SWEEPS
                     for r in tool.read_csv(tool.STUDY / n / "results.csv") if r["run_id"] not in grid})
     assert not stale, f"run ids no longer in cortex_scaling.yaml's plan (sweep, rung): {stale}"
+    # and together they are the whole grid: no point of it is left to no thinned sweep
+    assert {r["run_id"] for n in tool.RATE_SWEEPS for r in tool.read_csv(tool.STUDY / n / "results.csv")} == grid
 
 
 # -- the data axis at every size: re-derived here from the CSVs alone ---------------------------------
