@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import (FIGURES, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
+from scaling_study import (FIGURES, PROJECTED_AT, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
                           data_strings, load, missing, size_points, spiking_missing, spiking_points)
 from scaling_readout import READOUT_RUNG, spiking_readout_points  # noqa: E402
 from scaling_tables import probe_cells  # noqa: E402
@@ -67,10 +67,17 @@ def ladder(data, plt, out: Path) -> Path:
         xs = sorted(pts)
         ax.errorbar(xs, [np.mean(pts[x]) for x in xs], [np.std(pts[x]) for x in xs], marker="o", label="rate cortex")
         sp = spiking_points(data, rung)
-        if sp:
-            xs = sorted(sp)
-            ax.errorbar(xs, [np.mean(sp[x]) for x in xs], [np.std(sp[x]) for x in xs], marker="s", ms=4,
+        full = sorted(x for x in sp if x not in PROJECTED_AT)
+        if full:
+            ax.errorbar(full, [np.mean(sp[x]) for x in full], [np.std(sp[x]) for x in full], marker="s", ms=4,
                         color="tab:orange", label="spiking cortex (neurons)")
+        # past full RLS's memory (PROJECTED_AT): hollow, dotted on from the last full-RLS point; embedded
+        # Reber's are in its projected series below, which also runs where full RLS did
+        big = sorted(x for x in sp if x in PROJECTED_AT) if rung != READOUT_RUNG else []
+        if big:
+            xs = full[-1:] + big
+            ax.errorbar(xs, [np.mean(sp[x]) for x in xs], [np.std(sp[x]) for x in xs], marker="s", ms=4, mfc="white",
+                        ls=":", color="tab:orange", label=f"spiking cortex, readout projected to {PROJECTED_AT[big[-1]]:,}")
         _, proj = spiking_readout_points(data)
         dim = max((d for _, d in proj), default=None)
         if rung == READOUT_RUNG and dim:   # the spiking cortex with the larger projected readout (full RLS beside it)

@@ -30,10 +30,15 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_projected")
-# the spiking LIF cortex: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
+          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected")
+# the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
+# Past 4,000 neurons full RLS does not fit (8,000 x 5 replicas: 13 GB for P alone): there the ladder
+# reads RLS on a fixed projection to PROJECTED_AT[neurons] dimensions, the other rungs from
+# SPIKING_PROJECTED_LADDER, embedded Reber from SPIKING_PROJECTED's points of that dim.
+PROJECTED_AT = {8000: 4096}
+SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -95,20 +100,27 @@ def size_points(data: dict, rung: str) -> dict[int, list[float]]:
     return out
 
 
+def _ladder_rows(data: dict, kind: str) -> list[tuple[str, dict]]:
+    """(sweep, row) of the spiking ladder's `kind` rows ("replicas" or "failed"): full RLS up to
+    4,000 neurons, the projected readout of PROJECTED_AT above."""
+    rows = [(name, r) for name in SPIKING_SWEEPS + (SPIKING_PROJECTED_LADDER,) for r in data[name][kind]]
+    return rows + [(SPIKING_PROJECTED, r) for r in data[SPIKING_PROJECTED][kind]
+                   if PROJECTED_AT.get(int(r["cortex.n_units"])) == int(r["cortex.readout.dim"])]
+
+
 def spiking_points(data: dict, rung: str) -> dict[int, list[float]]:
     """Spiking LIF cortex, STRINGS training strings: neurons -> every seed's value of the rung's metric."""
     out: dict[int, list[float]] = {}
-    for name in SPIKING_SWEEPS:
-        for r in data[name]["replicas"]:
-            if rung_of(r["base"]) == rung:
-                out.setdefault(int(r["cortex.n_units"]), []).append(num(r[_col(rung)]))
+    for _, r in _ladder_rows(data, "replicas"):
+        if rung_of(r["base"]) == rung:
+            out.setdefault(int(r["cortex.n_units"]), []).append(num(r[_col(rung)]))
     return out
 
 
 def spiking_missing(data: dict) -> dict[tuple[str, int], str]:
-    """(rung, neurons) -> the error of each spiking point that ran and did not finish."""
+    """(rung, neurons) -> the error of each spiking ladder point that ran and did not finish."""
     return {(rung_of(r["base"]), int(r["cortex.n_units"])): data[name]["errors"].get(r["run_id"], f"status {r['status']}")
-            for name in SPIKING_SWEEPS for r in data[name]["failed"]}
+            for name, r in _ladder_rows(data, "failed")}
 
 
 def data_points(data: dict, rung: str, size: int = DATA_SIZE) -> dict[int, list[float]]:
@@ -211,7 +223,11 @@ def render(data: dict) -> str:
            *[spiking_verdict(data, r) for r in RUNGS], "",
            "#### Per backend: which rungs improve with size", "", *backend_summary(data), "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
-           "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds):", "",
+           "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds; "
+           "full RLS up to 4,000 neurons, "
+           + ", ".join(f"RLS on a fixed projection to {d:,} dimensions at {n:,} (`cortex_scaling_spiking_ladder_huge.yaml`; "
+                       f"embedded Reber: `cortex_scaling_spiking_projected.yaml`)" for n, d in PROJECTED_AT.items())
+           + "):", "",
            spiking_size_table(data), "",
            "The spiking cortex's readout at fixed size, and at 8,000 neurons (embedded Reber, 5 seeds, the same seeds in both "
            "columns; `cortex_scaling_spiking_projected.yaml`):", "", spiking_readout_table(data), "",

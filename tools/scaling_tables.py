@@ -10,7 +10,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_fits import best_fit, describe, differs, direction, first_meeting, first_meeting_with_gaps  # noqa: E402
-from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, RATE_SWEEPS, RUNGS, SIZE_SWEEPS,  # noqa: E402
+from scaling_study import (BACKENDS, DATA_SIZE, DATA_SWEEPS, PROJECTED_AT, RATE_SWEEPS, RUNGS, SIZE_SWEEPS,  # noqa: E402
                            SPIKING_RUNGS, STRINGS, SWEEPS,
                            baseline_means, baseline_points, baseline_rows, best_ngram, chance, data_points,
                            data_sizes, data_strings, missing, rung_of, size_points, spiking_missing, spiking_points)
@@ -34,7 +34,8 @@ def size_table(data: dict) -> str:
 
 def spiking_size_table(data: dict) -> str:
     """Per rung: mean +- seed s.d. of its metric on the spiking cortex at each size in neurons (a
-    failed point says so), beside chance and the best n-gram."""
+    failed point says so; the sizes of PROJECTED_AT read the projected readout, and say so),
+    beside chance and the best n-gram."""
     gone = spiking_missing(data)
     sizes = sorted({n for rung in RUNGS for n in spiking_points(data, rung)} | {n for _, n in gone})
     rows = []
@@ -46,7 +47,8 @@ def spiking_size_table(data: dict) -> str:
         rows.append([label, f"{phase}.{metric}"]
                     + [mean_sd(pts[n]) if n in pts else "missing (run failed)" if (rung, n) in gone else "not run" for n in sizes]
                     + [fmt(chance(data, rung)), fmt((max if hb else min)(grams) if grams else float("nan"))])
-    return table(["rung", "metric"] + [f"{n:,} neurons" for n in sizes] + ["chance", "best n-gram"], rows)
+    return table(["rung", "metric"] + [f"{n:,} neurons" + (f", readout projected to {PROJECTED_AT[n]:,}" if n in PROJECTED_AT else "")
+                                       for n in sizes] + ["chance", "best n-gram"], rows)
 
 
 def fit_table(data: dict) -> str:
