@@ -214,3 +214,49 @@ def test_five_seeds_of_one_structure_build_the_network_once():
     for later in compiled[1:]:
         assert later <= per_run, later - per_run
     assert all(not np.array_equal(activity[0], a) for a in activity[1:])  # five different networks
+
+
+def test_the_simulation_binary_dies_with_the_process_that_started_it(tmp_path):
+    """A run process killed mid-simulation (a stopped sweep, a lost worker) takes its standalone
+    binary with it: Brian2 starts the binary with the command of ``_dying_with_us``, here stood in
+    for by ``sleep``, from a process that is then SIGKILLed. Without the wrapper the child goes on
+    as an orphan (checked first, so the test shows what the wrapper changes)."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cortex.spiking.standalone import _dying_with_us
+
+    if not shutil.which("setpriv"):
+        pytest.skip("no setpriv (util-linux) here: the binary runs with Brian2's own command")
+    assert _dying_with_us("./main")[-1] == "./main" and _dying_with_us(["./main"])[:3] == [shutil.which("setpriv"), "--pdeathsig", "KILL"]
+
+    def child_outlives_parent(cmd: list[str]) -> bool:
+        pidfile = tmp_path / "pid"
+        pidfile.unlink(missing_ok=True)
+        code = ("import subprocess, sys; p = subprocess.Popen(sys.argv[1:]); "
+                f"open({str(pidfile)!r}, 'w').write(str(p.pid)); p.wait()")
+        parent = subprocess.Popen([sys.executable, "-c", code, *cmd])
+        deadline = time.monotonic() + 20
+        while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(pidfile.read_text())
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{child}/stat") as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":   # killed, waiting for init to reap it
+                        return False
+            except FileNotFoundError:   # killed and reaped
+                return False
+            time.sleep(0.05)
+        os.kill(child, signal.SIGKILL)
+        return True
+
+    assert child_outlives_parent(["sleep", "30"])
+    assert not child_outlives_parent(_dying_with_us(["sleep", "30"]))

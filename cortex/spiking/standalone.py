@@ -55,6 +55,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 import weakref
@@ -203,7 +204,12 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
             dev.compile_source(str(directory), compiler, False, False)
         compiled = time.perf_counter()
         _save_objects(directory, store, keys)
-        dev.run(str(directory), None, with_output=False)
+        run_cmd = prefs["devices.cpp_standalone.run_cmd_unix"]
+        prefs["devices.cpp_standalone.run_cmd_unix"] = _dying_with_us(run_cmd)
+        try:
+            dev.run(str(directory), None, with_output=False)
+        finally:
+            prefs["devices.cpp_standalone.run_cmd_unix"] = run_cmd
         ran = time.perf_counter()
         rec = _read(b, dev, Path(tempfile.mkdtemp(prefix="spikes-", dir=root)))
         rec.timings = {"generate_s": generated - started, "compile_s": compiled - generated,
@@ -225,6 +231,18 @@ def simulate(p, K: int, n_inputs: int, n_sample: int, structure_rngs, input_spik
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _dying_with_us(run_cmd) -> list[str]:
+    """Brian2's command for the binary, run through util-linux's ``setpriv --pdeathsig KILL`` where
+    there is one: Linux then kills the simulation when this process dies. A sweep's run process is
+    killed with its worker (a stopped sweep, a lost worker: ``experiments.sweep.task``), and without
+    this its binary, a child Brian2 starts with ``subprocess.call``, went on to the end of the
+    simulation as an orphan (seen: an hour-long run kept a core busy after its sweep was stopped).
+    Elsewhere (no setpriv: macOS) the command is Brian2's own."""
+    cmd = [run_cmd] if isinstance(run_cmd, str) else list(run_cmd)
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "KILL", *cmd] if setpriv else cmd
 
 
 def _brian_objects_alive() -> bool:
