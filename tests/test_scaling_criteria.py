@@ -74,3 +74,25 @@ def test_a_failed_point_makes_a_first_meeting_unsure_only_where_it_could_change_
     assert fits.direction([None, None]) == "never" and fits.direction([1000, 200, 5000]) == "mixed"
     assert fits.direction([1000, 1000]) == "same"
     assert fits.differs([0.90] * 3, [0.95] * 3) and not fits.differs([0.950, 0.951], [0.952, 0.953])
+
+
+def test_the_shape_with_size_names_a_peak_even_when_the_largest_size_falls_below_the_smallest():
+    """How a rung moves with size (the per-rung sentences and the per-backend summary): a curve
+    that rises to a middle size and then falls, past where it started, is "peaks", not "flat"; a
+    fall within the seeds' noise after the best size is "saturates"; no gain over the smallest size
+    is "flat"; a last step that still gains is "rises". Accuracies (higher is better) and a KL
+    (lower is better)."""
+    shape = _load("scaling_verdicts")._shape
+    seeds = np.array([-0.01, -0.005, 0.0, 0.005, 0.01])
+
+    def pts(means):
+        return {n: list(m + seeds) for n, m in zip((100, 400, 1600, 4000), means)}
+
+    assert shape(pts([0.92, 0.94, 0.91, 0.84]), True)[0] == "peaks"   # the spiking cortex on agreement
+    assert shape(pts([0.19, 0.10, 0.14, 0.35]), False)[0] == "peaks"   # its KL on Reber
+    assert "improves up to 400" in shape(pts([0.92, 0.94, 0.91, 0.84]), True, "neurons")[1]
+    assert shape(pts([0.80, 0.90, 0.95, 0.948]), True)[0] == "saturates"   # 0.002 below the best: noise
+    assert shape(pts([0.80, 0.90, 0.95, 0.99]), True)[0] == "rises"
+    assert shape(pts([0.95, 0.90, 0.85, 0.80]), True)[0] == "flat"   # best at the smallest size
+    assert shape(pts([0.013, 0.026, 0.068, 0.11]), False)[0] == "flat"
+    assert shape(pts([0.900, 0.905, 0.90, 0.90]), True)[0] == "flat"   # gains under 0.01

@@ -22,24 +22,31 @@ SHAPES = {"rises": "still improving at the largest size", "saturates": "improve 
           "peaks": "improve, then get worse", "flat": "do not improve with size"}
 
 
+def _noise(a: list[float], b: list[float]) -> float:
+    """The smallest difference of two sizes' means that counts: 0.01, or twice its standard error
+    over seeds where both have more than one."""
+    if min(len(a), len(b)) < 2:
+        return 0.01
+    return max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))))
+
+
 def _shape(pts: dict, hb: bool, unit: str = "units") -> tuple[str, str]:
-    """How a metric moves with size: (a key of SHAPES, the words with numbers). A change counts when
-    it exceeds 0.01 and twice its standard error over seeds."""
+    """How a metric moves with size: (a key of SHAPES, the words with numbers). "flat": no size
+    beats the smallest by 0.01; "peaks": the largest is below the best size by more than their
+    noise (``_noise``); "saturates": the last step up in size changes it by less than its noise;
+    "rises": the last step still improves it."""
     sign = 1 if hb else -1
     means = {n: float(np.mean(v)) for n, v in sorted(pts.items())}
     sizes = sorted(means)
-    best = max(sizes, key=lambda n: sign * means[n])
-    gain, late = sign * (means[sizes[-1]] - means[sizes[0]]), sign * (means[sizes[-1]] - means[sizes[-2]])
-    a, b = pts[sizes[-2]], pts[sizes[-1]]
-    noise = max(0.01, 2 * float(np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b))) if min(len(a), len(b)) > 1 else 0.01)
-    if gain < 0.01 or best == sizes[0]:
-        return "flat", f"does not improve with size: best at {best:,} {unit} ({means[best]:.3f}), {means[sizes[-1]]:.3f} at {sizes[-1]:,}"
-    if late < -noise:
-        return "peaks", f"improves up to {best:,} {unit} ({means[best]:.3f}), then gets worse ({means[sizes[-1]]:.3f} at {sizes[-1]:,})"
-    if late < noise:
+    best, last = max(sizes, key=lambda n: sign * means[n]), sizes[-1]
+    if best == sizes[0] or sign * (means[best] - means[sizes[0]]) < 0.01:
+        return "flat", f"does not improve with size: best at {best:,} {unit} ({means[best]:.3f}), {means[last]:.3f} at {last:,}"
+    if best != last and sign * (means[best] - means[last]) > _noise(pts[best], pts[last]):
+        return "peaks", f"improves up to {best:,} {unit} ({means[best]:.3f}), then gets worse ({means[last]:.3f} at {last:,})"
+    if sign * (means[last] - means[sizes[-2]]) < _noise(pts[sizes[-2]], pts[last]):
         return "saturates", (f"improves with size, then saturates ({means[sizes[0]]:.3f} at {sizes[0]:,} {unit}, "
-                             f"{means[sizes[-2]]:.3f} / {means[sizes[-1]]:.3f} at {sizes[-2]:,} / {sizes[-1]:,})")
-    return "rises", f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[sizes[-1]]:.3f} from {sizes[-2]:,} to {sizes[-1]:,} {unit})"
+                             f"{means[sizes[-2]]:.3f} / {means[last]:.3f} at {sizes[-2]:,} / {last:,})")
+    return "rises", f"still improving at the largest size ({means[sizes[-2]]:.3f} -> {means[last]:.3f} from {sizes[-2]:,} to {last:,} {unit})"
 
 
 def level(data: dict, rung: str, pts: dict) -> str | None:
