@@ -30,7 +30,7 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected")
+          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder")
 # the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
@@ -39,6 +39,9 @@ SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex
 # SPIKING_PROJECTED_LADDER, embedded Reber from SPIKING_PROJECTED's points of that dim.
 PROJECTED_AT = {8000: 4096}
 SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
+# the spiking cortex with full RLS at other ridges than the ladder's 30 (is its fall with size the readout's?):
+# agreement at 400 / 4,000 neurons x 3 / 300 / 3,000, and three more rungs at 4,000 x 300
+SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder")
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -213,7 +216,7 @@ def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
     from scaling_tables import (cka_table, criterion_table, data_table, fit_table, lstm_table, probe_table, size_table,
                                 spiking_size_table, strict_table, strings_or_units_table, wall_table)
-    from scaling_readout import spiking_readout_table
+    from scaling_readout import spiking_readout_table, spiking_ridge_summary, spiking_ridge_table
     from scaling_verdicts import (backend_summary, criterion_summary, lstm_summary, missing_note, spiking_probe_summary,
                                   spiking_readout_summary, spiking_verdict, strings_or_units_summary, verdict)
 
@@ -232,6 +235,10 @@ def render(data: dict) -> str:
            "The spiking cortex's readout at fixed size, and at 8,000 neurons (embedded Reber, 5 seeds, the same seeds in both "
            "columns; `cortex_scaling_spiking_projected.yaml`):", "", spiking_readout_table(data), "",
            spiking_readout_summary(data), "",
+           *(["The spiking cortex's readout ridge (full RLS, 5 seeds, the same seeds in every column; "
+              "`cortex_scaling_spiking_ridge.yaml`, `cortex_scaling_spiking_ridge_ladder.yaml`; ridge 30: the ladder's runs):",
+              "", ridge, "", spiking_ridge_summary(data), ""]
+             if (ridge := spiking_ridge_table(data)) else []),
            "#### Fits and criteria", "", fit_table(data), "",
            "#### The data axis at every size: training strings to criterion", "", criterion_summary(data), "",
            criterion_table(data), "", "#### More strings or more units", "", strings_or_units_summary(data), "",
