@@ -1,5 +1,6 @@
 """The scaling study (docs/results.md, "Language"): its tables come from the committed CSVs, its
-fits recover known curves, its quick look's smallest point runs, and its probes behave."""
+quick look's smallest point runs, and its probes behave. The spiking cortex's tables:
+tests/test_scaling_spiking.py; the fits and criteria on made-up points: tests/test_scaling_criteria.py."""
 import json
 import math
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 
 from experiments.cli import main as neurosteer
 from sweep_helpers import run_point
-from tool_helpers import load_tool
+from tool_helpers import load_tool, section_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,7 +93,7 @@ def test_probes_cover_both_backends_and_the_spiking_rows_are_the_spiking_sweeps_
                 assert sorted(int(r["replica"]) for r in got) == list(range(5)), (n, target, features)
     assert {int(r["a"]) for r in cka if r["backend"] == "spiking" and r["between"] == "seeds"} == {n for _, n in spiking}
     section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
-    table = _section_table(section, "| rung | read from |")
+    table = section_table(section, "| rung | read from |")
     header = next(ln for ln in section.splitlines() if ln.startswith("| rung | read from |"))
     sizes = [int(c.strip().replace(",", "")) for c in header.strip().strip("|").split("|")[4:]]
     row = next(r for r in table if r[1] == "spiking: spike counts" and r[2] == "branch")
@@ -132,18 +133,6 @@ def test_the_thinned_sweeps_points_are_points_of_the_full_grid():
 
 
 # -- the data axis at every size: re-derived here from the CSVs alone ---------------------------------
-def _section_table(section: str, first_header: str) -> list[list[str]]:
-    """The rows (cells) of the markdown table of `section` whose header starts with `first_header`."""
-    lines = section.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith(first_header))
-    rows = []
-    for ln in lines[start + 2:]:
-        if not ln.startswith("|"):
-            break
-        rows.append([c.strip() for c in ln.strip().strip("|").split("|")])
-    return rows
-
-
 def _rate_cells(study: Path, rungs: dict, sweeps) -> tuple[dict, set]:
     """(rung, size, strings) -> seed values of the rung's metric, read straight from the replicas.csv
     of `sweeps` (1,000 strings where a sweep has no strings column), and the (rung, size, strings) of every
@@ -170,7 +159,7 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
     values, failed = _rate_cells(tool.STUDY, tool.RUNGS, tool.RATE_SWEEPS)
     sizes = sorted({n for (_, n, s) in values | dict.fromkeys(failed) if s != 1000})
     assert sizes[:4] == [16, 64, 256, 1024]   # data_small (16-256) and data (1,024): every rung; data_large (4,096, 16,384), data_huge (65,536): part
-    rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
+    rows = {r[0]: r for r in section_table(section, "| rung | criterion | 16 units")}
     assert len(rows) == len(tool.RUNGS)
     for rung, (label, _, _, crit, hb) in tool.RUNGS.items():
         for col, n in enumerate(sizes, start=2):
@@ -190,89 +179,6 @@ def test_the_strings_to_criterion_table_is_what_the_csvs_give_at_every_size():
                 assert cell == f"never ({min(tried):,}-{max(tried):,})", (label, n, cell)
             else:   # a failed point could change the answer: the cell says so, and names it
                 assert "run failed" in cell and all(f"{g:,}" in cell for g in gone), (label, n, cell)
-
-
-def test_the_spiking_ladder_rows_are_the_results_csv_means_and_a_failed_point_says_so():
-    """The spiking cortex's ladder table (every rung: cortex_scaling_spiking_ladder*.yaml; embedded
-    Reber: cortex_scaling_spiking.yaml, one base and no base column) holds results.csv's seed means
-    at each size in neurons, a failed point as missing with its error listed, and the per-backend
-    verdict names the spiking cortex. At 8,000 neurons (full RLS does not fit) the column says it
-    reads the readout projected to 4,096 dimensions, and holds those runs: the 8,000-neuron
-    ladder's, and embedded Reber's of cortex_scaling_spiking_projected.yaml at that dim only."""
-    import csv
-
-    tool = _load("scaling_study")
-    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
-    table = _section_table(section, "| rung | metric | 100 neurons")
-    header = next(ln for ln in section.splitlines() if ln.startswith("| rung | metric | 100 neurons"))
-    cols = [c.strip() for c in header.strip().strip("|").split("|")]
-    assert "8,000 neurons, readout projected to 4,096" in cols
-    cells = {(row[0], int(cols[i].split()[0].replace(",", ""))): row[i]
-             for row in table for i in range(2, len(cols)) if " neurons" in cols[i]}
-    seen = 0
-    for sweep in tool.SPIKING_SWEEPS + (tool.SPIKING_PROJECTED_LADDER, tool.SPIKING_PROJECTED):
-        path = tool.STUDY / sweep / "results.csv"
-        if not path.exists() and sweep in ("spiking", "spiking_ladder"):
-            pytest.skip(f"studies/scaling/{sweep} not committed")
-        for r in csv.DictReader(open(path)) if path.exists() else []:
-            n = int(r["cortex.n_units"])
-            if sweep == tool.SPIKING_PROJECTED and int(r["cortex.readout.dim"]) != tool.PROJECTED_AT.get(n):
-                continue   # the readout table's points, not the ladder's
-            # full RLS below 8,000 neurons, the projected readout at it
-            assert (n in tool.PROJECTED_AT) == (sweep in (tool.SPIKING_PROJECTED_LADDER, tool.SPIKING_PROJECTED)), (sweep, n)
-            rung = tool.rung_of(r.get("base") or "embedded_reber_spiking.yaml")
-            label, phase, metric, _, _ = tool.RUNGS[rung]
-            if r["status"] in ("missing", "running"):   # not reached by a stopped sweep
-                assert cells.get((label, n), "not run") == "not run"
-                continue
-            cell = cells[(label, n)]
-            if r["status"] == "done":
-                assert cell.split(" +- ")[0] == f"{float(r[f'{phase}.{metric}']):.3f}", (label, n, cell)
-                seen += 1
-            else:
-                assert cell == "missing (run failed)"
-                assert f"{label}, spiking cortex, {n:,} neurons" in section
-    assert seen >= 3 * len(tool.RUNGS) + 1   # every rung at 100 / 400 / 1,600 neurons, embedded Reber at 8,000
-    assert "- spiking cortex (" in section
-
-
-def test_the_spiking_readout_table_pairs_the_same_seeds_of_both_readouts():
-    """Embedded Reber on the spiking cortex, full RLS (cortex_scaling_spiking.yaml) against the
-    projected readouts (cortex_scaling_spiking_projected.yaml, one column pair per dim): each
-    cell's mean and paired difference re-derived from the two replicas.csv files, seed by seed."""
-    import csv
-
-    tool = _load("scaling_study")
-    path = tool.STUDY / "spiking_projected" / "replicas.csv"
-    if not path.exists():
-        pytest.skip("studies/scaling/spiking_projected not committed")
-    col = "test.longrange_accuracy"
-
-    def seeds(p, dim=lambda r: None):
-        out = {}
-        for r in csv.DictReader(open(p)):
-            out.setdefault((int(r["cortex.n_units"]), dim(r)), {})[int(r["seed"]) + int(r["replica"])] = float(r[col])
-        return out
-    full = {n: v for (n, _), v in seeds(tool.STUDY / "spiking" / "replicas.csv").items()}
-    proj = seeds(path, lambda r: int(r["cortex.readout.dim"]))
-    dims = sorted({d for _, d in proj})
-    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
-    rows = {int(r[0].replace(",", "")): r for r in _section_table(section, "| neurons | full RLS")}
-    assert set(rows) == {n for n, _ in proj} and 8000 in rows
-    for n, row in rows.items():
-        if n in full:
-            assert row[1].split(" +- ")[0] == f"{np.mean(list(full[n].values())):.3f}"
-        else:
-            assert row[1].startswith("not run")
-        for i, d in enumerate(dims):
-            mean, diff = row[2 + 2 * i], row[3 + 2 * i]
-            if (n, d) not in proj:
-                assert mean == diff == ""
-                continue
-            assert mean.split(" +- ")[0] == f"{np.mean(list(proj[(n, d)].values())):.3f}"
-            if n in full:
-                delta = [proj[(n, d)][k] - full[n][k] for k in sorted(full[n])]
-                assert len(delta) == 5 and diff.split(" +- ")[0] == f"{np.mean(delta):+.3f}"
 
 
 def test_points_a_stopped_sweep_has_not_reached_are_not_failures(tmp_path):
@@ -305,7 +211,7 @@ def test_failed_points_show_as_missing_with_their_error_and_nowhere_as_a_value()
     section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
     values, failed = _rate_cells(tool.STUDY, tool.RUNGS, tool.RATE_SWEEPS)
     assert not failed & set(values)   # a failed run has no replicas
-    table = _section_table(section, "| rung | predictor | 50 strings")
+    table = section_table(section, "| rung | predictor | 50 strings")
     label = ""
     for row in table:   # the per-size data table: a failed point's cell says so, every other cell is a number
         label = row[0] or label
@@ -361,16 +267,16 @@ def test_the_lstm_data_axis_is_what_the_csvs_give_beside_the_cortex():
         return f"{np.mean(v):.3f} +- {np.std(v, ddof=1):.3f}"
 
     rows, label = {}, ""
-    for row in _section_table(section, "| rung | predictor | 50 strings"):
+    for row in section_table(section, "| rung | predictor | 50 strings"):
         label = row[0] or label
         rows[(label, row[1])] = row[2:]
     for rung, (name, _, _, crit, hb) in tool.RUNGS.items():
         assert rows[(name, "LSTM, one pass")] == [ms(lstm[(rung, "one_pass", s)]) for s in strings], name
         assert rows[(name, "LSTM, trained to convergence")] == ["", "", ms(lstm[(rung, "converge", 1000)]), ""], name
 
-    size_rows = {r[0]: r for r in _section_table(section, "| rung | metric | 16 |")}
-    crit_rows = {r[0]: r for r in _section_table(section, "| rung | criterion | 16 units")}
-    versus = {r[0]: r[1:] for r in _section_table(section, "| rung | 50 strings: one pass")}
+    size_rows = {r[0]: r for r in section_table(section, "| rung | metric | 16 |")}
+    crit_rows = {r[0]: r for r in section_table(section, "| rung | criterion | 16 units")}
+    versus = {r[0]: r[1:] for r in section_table(section, "| rung | 50 strings: one pass")}
     for rung, (name, _, _, crit, hb) in tool.RUNGS.items():
         # the converged LSTM on every rung of the size table
         assert size_rows[name][-1] == f"{np.mean(lstm[(rung, 'converge', 1000)]):.3f}", name
