@@ -61,6 +61,8 @@ def ladder(data, plt, out: Path) -> Path:
     axes = axes.ravel()
     axes[-1].axis("off")
     sizes = sorted({n for r in RUNGS for n in size_points(data, r)})
+    _, proj = spiking_readout_points(data)
+    dim = max((d for _, d in proj), default=None)
     for ax, rung in zip(axes, RUNGS):
         pts = size_points(data, rung)
         ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
@@ -78,8 +80,6 @@ def ladder(data, plt, out: Path) -> Path:
             xs = full[-1:] + big
             ax.errorbar(xs, [np.mean(sp[x]) for x in xs], [np.std(sp[x]) for x in xs], marker="s", ms=4, mfc="white",
                         ls=":", color="tab:orange", label=f"spiking cortex, readout projected to {PROJECTED_AT[big[-1]]:,}")
-        _, proj = spiking_readout_points(data)
-        dim = max((d for _, d in proj), default=None)
         if rung == READOUT_RUNG and dim:   # the spiking cortex with the larger projected readout (full RLS beside it)
             xs = sorted(n for n, d in proj if d == dim)
             ax.errorbar(xs, [np.mean(list(proj[(x, dim)].values())) for x in xs], [np.std(list(proj[(x, dim)].values())) for x in xs],

@@ -64,15 +64,18 @@ def spiking_ridge_points(data: dict) -> dict[tuple[str, int, float], dict[int, f
     out: dict = {}
     for r, reg in rows:
         rung = rung_of(r["base"])
-        _, phase, metric, _, hb = RUNGS[rung]
+        _, phase, metric, _, _ = RUNGS[rung]
         out.setdefault((rung, int(r["cortex.n_units"]), reg), {})[int(r["seed"]) + int(r["replica"])] = num(r[f"{phase}.{metric}"])
     return out
 
 
+def _mean(seeds: dict[int, float]) -> float:
+    return sum(seeds.values()) / len(seeds)
+
+
 def _best_ridge(pts: dict, rung: str, n: int) -> float:
     sign = 1 if RUNGS[rung][4] else -1
-    return max((reg for b, m, reg in pts if (b, m) == (rung, n)),
-               key=lambda reg: sign * sum(pts[(rung, n, reg)].values()) / len(pts[(rung, n, reg)]))
+    return max((reg for b, m, reg in pts if (b, m) == (rung, n)), key=lambda reg: sign * _mean(pts[(rung, n, reg)]))
 
 
 def spiking_ridge_table(data: dict) -> str:
@@ -109,8 +112,7 @@ def spiking_ridge_summary(data: dict) -> str:
         lo, hi = sizes[0], sizes[-1]
         m, se, k = paired(pts[(rung, hi, best[hi])], pts[(rung, lo, best[lo])], hb)
         how = ("better than" if m > 0 else "worse than") if is_bias(m, se, k) else "level with"
-        means = {n: sum(pts[(rung, n, best[n])].values()) / len(pts[(rung, n, best[n])]) for n in sizes}
         out.append(f"{RUNGS[rung][0]}, each size at its best ridge "
-                   f"({', '.join(f'{n:,} neurons: ridge {best[n]:g}, {means[n]:.3f}' for n in sizes)}): "
+                   f"({', '.join(f'{n:,} neurons: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
                    f"{hi:,} neurons are {how} {lo:,} ({m:+.3f} +- {se:.3f}, the same seeds).")
     return " ".join(out)
