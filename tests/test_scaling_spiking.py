@@ -1,6 +1,7 @@
 """The spiking cortex in the scaling study (docs/results.md, "Language"): its ladder table, its
-readout tables (full RLS against a fixed projection; full RLS at several ridges) re-derived seed by
-seed from the committed CSVs. tests/test_scaling_study.py does the same for the rate cortex."""
+readout table (full RLS against a fixed projection) re-derived seed by seed from the committed CSVs.
+tests/test_scaling_study.py does the same for the rate cortex, tests/test_scaling_ridge.py for both
+backends' ridge tables."""
 import numpy as np
 import pytest
 
@@ -90,47 +91,3 @@ def test_the_spiking_readout_table_pairs_the_same_seeds_of_both_readouts():
             if n in full:
                 delta = [proj[(n, d)][k] - full[n][k] for k in sorted(full[n])]
                 assert len(delta) == 5 and diff.split(" +- ")[0] == f"{np.mean(delta):+.3f}"
-
-
-def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain():
-    """The spiking cortex's readout ridge: each ridge's seed mean, the best ridge and its paired gain
-    over the ladder's ridge 30 re-derived from the ridge sweeps' and the ladder's replicas.csv, and
-    the sentence written where a rung ran at two sizes."""
-    tool = _load("scaling_study")
-    ridge = [(r, float(r["cortex.readout.rls_reg"])) for name in tool.SPIKING_RIDGE
-             for r in tool.read_csv(tool.STUDY / name / "replicas.csv")]
-    if not ridge:
-        pytest.skip("no ridge sweep committed")
-    cells = {(tool.rung_of(r["base"]), int(r["cortex.n_units"])) for r, _ in ridge}
-    ridge += [(r, 30.0) for name in tool.SPIKING_SWEEPS for r in tool.read_csv(tool.STUDY / name / "replicas.csv")
-              if (tool.rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
-    seeds: dict = {}
-    for r, reg in ridge:
-        rung = tool.rung_of(r["base"])
-        _, phase, metric, _, _ = tool.RUNGS[rung]
-        seeds.setdefault((rung, int(r["cortex.n_units"]), reg), {})[int(r["replica"])] = float(r[f"{phase}.{metric}"])
-    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
-    first = "| rung | metric | neurons | ridge"
-    header = next(ln for ln in section.splitlines() if ln.startswith(first))
-    ridges = [float(c.split()[1]) for c in (c.strip() for c in header.strip("|").split("|")) if c.startswith("ridge ")]
-    table = {(row[0], int(row[2].replace(",", ""))): row for row in section_table(section, first)}
-    labels = {v[0]: k for k, v in tool.RUNGS.items()}
-    assert {(labels[a], n) for a, n in table} == cells
-    for (label, n), row in table.items():
-        rung, hb = labels[label], tool.RUNGS[labels[label]][4]
-        means = {}
-        for reg, cell in zip(ridges, row[3:3 + len(ridges)]):
-            got = seeds.get((rung, n, reg))
-            assert (cell == "") == (got is None), (label, n, reg)
-            if got:
-                assert len(got) == 5 and cell.split(" +- ")[0] == f"{np.mean(list(got.values())):.3f}", (label, n, reg)
-                means[reg] = np.mean(list(got.values()))
-        best = (max if hb else min)(means, key=means.get)
-        assert row[3 + len(ridges)] == f"{best:g}"
-        gain = [(a - seeds[(rung, n, 30.0)][k]) * (1 if hb else -1) for k, a in seeds[(rung, n, best)].items()]
-        if best != 30.0:
-            assert row[4 + len(ridges)].startswith(f"{np.mean(gain):+.3f} +- {np.std(gain, ddof=1) / np.sqrt(5):.3f}")
-        else:
-            assert row[4 + len(ridges)] == ""
-    if ("agreement", 4000) in table and ("agreement", 400) in table:
-        assert "agreement, each size at its best ridge (400 neurons: ridge" in section

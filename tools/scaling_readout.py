@@ -1,13 +1,15 @@
-"""The spiking cortex's readout in the scaling study (docs/results.md, "Language"): full RLS against RLS
-on a fixed projection of its features (cortex_scaling_spiking_projected.yaml), and full RLS at
-several ridges (cortex_scaling_spiking_ridge.yaml), paired by seed."""
+"""The readout in the scaling study (docs/results.md, "Language"), paired by seed: on the spiking cortex
+full RLS against RLS on a fixed projection of its features (cortex_scaling_spiking_projected.yaml);
+on both backends the readout at several ridges (cortex_scaling_ridge.yaml,
+cortex_scaling_spiking_ridge.yaml) against the ladder's one ridge."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import RUNGS, SPIKING_PROJECTED, SPIKING_RIDGE, SPIKING_SWEEPS, rung_of  # noqa: E402
+from scaling_study import RATE_RIDGE, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED, SPIKING_RIDGE, SPIKING_SWEEPS, rung_of  # noqa: E402
+from cortex.readout import ReadoutParams  # noqa: E402
 from study_tables import is_bias, mean_sd, num, paired, table  # noqa: E402
 
 READOUT_RUNG = "embedded_reber.yaml"   # the rung of SPIKING_PROJECTED
@@ -48,18 +50,23 @@ def spiking_readout_table(data: dict) -> str:
                  + [h for d in dims for h in (f"projected to {d:,}", "minus full (paired, s.e.)")], rows)
 
 
-# -- the readout's ridge: is the spiking cortex's fall with size its readout's? -----------------------
-LADDER_RIDGE = 30.0   # the ridge of the spiking ladder's RLS (its points stand in the ridge table)
+# -- the readout's ridge: is a fall with size the readout's? ------------------------------------------
+LADDER_RIDGE = 30.0   # the ridge of the spiking ladder's RLS (its points stand in the spiking ridge table)
+SIZE_RIDGE = ReadoutParams.model_fields["rls_reg_per_feature"].default   # the rate size sweeps' ridge per feature
+# backend -> (its ridge sweeps, the swept key, the sweeps whose runs give the baseline ridge, that ridge, size noun)
+RIDGE = {"rate": ((RATE_RIDGE,), "cortex.readout.rls_reg_per_feature", SIZE_SWEEPS, SIZE_RIDGE, "units"),
+         "spiking": (SPIKING_RIDGE, "cortex.readout.rls_reg", SPIKING_SWEEPS, LADDER_RIDGE, "neurons")}
 
 
-def spiking_ridge_points(data: dict) -> dict[tuple[str, int, float], dict[int, float]]:
-    """The spiking cortex with full RLS at other ridges than the ladder's, (rung, neurons, ridge) ->
-    seed -> the rung's metric: the SPIKING_RIDGE sweeps, and the ladder's own runs (ridge
-    LADDER_RIDGE) of the same rungs and sizes."""
-    ridge = [r for name in SPIKING_RIDGE for r in data[name]["replicas"]]
+def ridge_points(data: dict, backend: str) -> dict[tuple[str, int, float], dict[int, float]]:
+    """The backend's cortex at other ridges than its ladder's, (rung, size, ridge) -> seed -> the
+    rung's metric: the backend's ridge sweeps, and the ladder's own runs (its one ridge) of the same
+    rungs and sizes."""
+    sweeps, key, base_sweeps, base_ridge, _ = RIDGE[backend]
+    ridge = [r for name in sweeps for r in data[name]["replicas"]]
     cells = {(rung_of(r["base"]), int(r["cortex.n_units"])) for r in ridge}
-    rows = [(r, float(r["cortex.readout.rls_reg"])) for r in ridge]
-    rows += [(r, LADDER_RIDGE) for name in SPIKING_SWEEPS for r in data[name]["replicas"]
+    rows = [(r, float(r[key])) for r in ridge]
+    rows += [(r, base_ridge) for name in base_sweeps for r in data[name]["replicas"]
              if (rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
     out: dict = {}
     for r, reg in rows:
@@ -78,30 +85,32 @@ def _best_ridge(pts: dict, rung: str, n: int) -> float:
     return max((reg for b, m, reg in pts if (b, m) == (rung, n)), key=lambda reg: sign * _mean(pts[(rung, n, reg)]))
 
 
-def spiking_ridge_table(data: dict) -> str:
+def ridge_table(data: dict, backend: str) -> str:
     """Per rung and size: the metric at each ridge (mean +- s.d. over the same seeds), the best
     ridge, and its paired gain over the ladder's ridge (* where its 95% t-interval over seeds
     excludes 0; blank where the best is the ladder's)."""
-    pts = spiking_ridge_points(data)
+    base_ridge, noun = RIDGE[backend][3:]
+    pts = ridge_points(data, backend)
     ridges = sorted({reg for _, _, reg in pts})
     rows = []
     for rung, n in sorted({(b, m) for b, m, _ in pts}, key=lambda c: (list(RUNGS).index(c[0]), c[1])):
         label, phase, metric, _, hb = RUNGS[rung]
         best = _best_ridge(pts, rung, n)
-        diff = paired(pts[(rung, n, best)], pts.get((rung, n, LADDER_RIDGE), {}), hb)
+        diff = paired(pts[(rung, n, best)], pts.get((rung, n, base_ridge), {}), hb)
         rows.append([label, f"{phase}.{metric}", f"{n:,}"]
                     + [mean_sd(list(pts[(rung, n, reg)].values())) if (rung, n, reg) in pts else "" for reg in ridges]
                     + [f"{best:g}", f"{diff[0]:+.3f} +- {diff[1]:.3f}" + (" *" if is_bias(*diff) else "")
-                       if diff[2] and best != LADDER_RIDGE else ""])
-    return table(["rung", "metric", "neurons"] + [f"ridge {reg:g}" for reg in ridges]
-                 + ["best ridge", f"gain of the best over ridge {LADDER_RIDGE:g} (paired, s.e.)"], rows) if rows else ""
+                       if diff[2] and best != base_ridge else ""])
+    return table(["rung", "metric", noun] + [f"ridge {reg:g}" for reg in ridges]
+                 + ["best ridge", f"gain of the best over ridge {base_ridge:g} (paired, s.e.)"], rows) if rows else ""
 
 
-def spiking_ridge_summary(data: dict) -> str:
+def ridge_summary(data: dict, backend: str) -> str:
     """In words, per rung run at two sizes or more: each size at its best ridge, and the largest
     against the smallest, each at its best ridge (seed by seed; the best picked on the same test
     score, which favours it a little)."""
-    pts = spiking_ridge_points(data)
+    noun = RIDGE[backend][4]
+    pts = ridge_points(data, backend)
     out = []
     for rung in RUNGS:
         sizes = sorted({m for b, m, _ in pts if b == rung})
@@ -113,6 +122,6 @@ def spiking_ridge_summary(data: dict) -> str:
         m, se, k = paired(pts[(rung, hi, best[hi])], pts[(rung, lo, best[lo])], hb)
         how = ("better than" if m > 0 else "worse than") if is_bias(m, se, k) else "level with"
         out.append(f"{RUNGS[rung][0]}, each size at its best ridge "
-                   f"({', '.join(f'{n:,} neurons: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
-                   f"{hi:,} neurons are {how} {lo:,} ({m:+.3f} +- {se:.3f}, the same seeds).")
+                   f"({', '.join(f'{n:,} {noun}: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
+                   f"{hi:,} {noun} are {how} {lo:,} ({m:+.3f} +- {se:.3f}, the same seeds).")
     return " ".join(out)
