@@ -8,7 +8,7 @@ from tool_helpers import load_tool, section_table
 
 # backend -> (ridge sweeps, swept key, the ladder's sweeps, the ladder's ridge, size noun)
 BACKENDS = {
-    "rate": (("ridge",), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), 1e-3, "units"),
+    "rate": (("ridge", "ridge_memory"), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), 1e-3, "units"),
     "spiking": (("spiking_ridge", "spiking_ridge_ladder"), "cortex.readout.rls_reg",
                 ("spiking", "spiking_ladder", "spiking_ladder_large"), 30.0, "neurons"),
 }

@@ -42,3 +42,31 @@ def test_rekeying_rewrites_the_ids_of_csvs_and_manifests_and_nothing_else(tmp_pa
     assert (study / "runs" / now[first]).is_dir() and not (study / "runs" / first).exists()
     assert (study / "notes.txt").read_text() == first
     assert tool.rekey(tmp_path) == []   # nothing left to do
+
+
+def test_collect_keeps_the_committed_rows_of_runs_whose_directories_are_gone(tmp_path):
+    """A sweep resumed on another machine from the committed CSVs has run directories only for the
+    points it ran there: collecting must add those and keep the committed rows (replicas, errors) of
+    the others, not drop them; a point not run yet gets no rows."""
+    import json
+
+    tool = load_tool("scaling_collect")
+    study = load_tool("study_tables")
+    runs = [{"run_id": rid, "base": "../language/bigram.yaml", "params": {"cortex.n_units": n}}
+            for rid, n in (("old", 16), ("new", 64), ("broke", 256), ("later", 1024))]
+    (tmp_path / "sweep.json").write_text(json.dumps({"runs": runs}))
+    study.write_csv(tmp_path / "results.csv", [{"run_id": r, "status": s} for r, s in
+                                              (("old", "done"), ("new", "done"), ("broke", "failed"), ("later", "missing"))])
+    study.write_csv(tmp_path / "replicas.csv", [{"run_id": "old", "base": "bigram.yaml", "cortex.n_units": 16, "replica": i,
+                                                 "test.kl_to_optimal": 0.1 + i} for i in range(2)])
+    study.write_csv(tmp_path / "failed.csv", [{"run_id": "broke", "base": "bigram.yaml", "cortex.n_units": 256,
+                                               "error": "FloatingPointError: readout diverged"}])
+    (tmp_path / "runs" / "new").mkdir(parents=True)
+    (tmp_path / "runs" / "new" / "metrics.json").write_text(json.dumps({"test": {"per_replica": {"kl_to_optimal": [0.5, 0.7]}}}))
+    tool.collect(tmp_path)
+    rows = study.read_csv(tmp_path / "replicas.csv")
+    assert [(r["run_id"], r["replica"], float(r["test.kl_to_optimal"])) for r in rows] == [
+        ("old", "0", 0.1), ("old", "1", 1.1), ("new", "0", 0.5), ("new", "1", 0.7)]
+    assert [r["cortex.n_units"] for r in rows] == ["16", "16", "64", "64"]
+    assert [(r["run_id"], r["error"]) for r in study.read_csv(tmp_path / "failed.csv")] == [
+        ("broke", "FloatingPointError: readout diverged")]

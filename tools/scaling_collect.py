@@ -30,30 +30,40 @@ def _done_runs(sweep_dir: Path):
 def collect(sweep_dir: Path) -> Path:
     """replicas.csv: one row per (run, replica), every phase's per-replica metrics; and failed.csv,
     one row per run that results.csv has as failed, with the last line of its error.txt (its
-    `--- ... ---` markers skipped; the file is removed once no run has failed)."""
-    failed = []
+    `--- ... ---` markers skipped; the file is removed once no run has failed). A run whose
+    directory is not here (a sweep resumed on another machine from the committed CSVs) keeps its
+    rows of the committed replicas.csv / failed.csv."""
     status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
+    committed: dict[str, list[dict]] = {}
+    for r in read_csv(sweep_dir / "replicas.csv"):
+        committed.setdefault(r["run_id"], []).append(r)
+    errors = {r["run_id"]: r for r in read_csv(sweep_dir / "failed.csv")}
+    failed, rows = [], []
     for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
-        if status.get(run["run_id"]) == "failed":   # missing / running: not run yet
-            err = sweep_dir / "runs" / run["run_id"] / "error.txt"
+        run_id, run_dir = run["run_id"], sweep_dir / "runs" / run["run_id"]
+        params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()}
+        if status.get(run_id) == "failed":   # missing / running: not run yet
+            err = run_dir / "error.txt"
+            if not err.exists() and run_id in errors:
+                failed.append(errors[run_id])
+                continue
             lines = [ln.strip() for ln in err.read_text().splitlines()
                      if ln.strip() and not ln.strip().startswith("---")] if err.exists() else []
-            failed.append({"run_id": run["run_id"], "base": Path(run["base"]).name,
-                           **{k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()},
-                           "error": lines[-1] if lines else f"status {status[run['run_id']]}, no error.txt"})
+            failed.append({"run_id": run_id, "base": Path(run["base"]).name, **params,
+                           "error": lines[-1] if lines else f"status {status[run_id]}, no error.txt"})
+        elif (run_dir / "metrics.json").exists():
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            per = {f"{ph}.{k}": v for ph, d in metrics.items() if isinstance(d, dict)
+                   for k, v in d.get("per_replica", {}).items()}
+            for i in range(len(next(iter(per.values())))):
+                rows.append({"run_id": run_id, "base": Path(run["base"]).name, **params, "replica": i,
+                             **{k: v[i] for k, v in per.items()}})
+        elif status.get(run_id) == "done":
+            rows += committed.get(run_id, [])
     if failed:
         write_csv(sweep_dir / "failed.csv", failed)
     else:
         (sweep_dir / "failed.csv").unlink(missing_ok=True)
-    rows = []
-    for run, run_dir in _done_runs(sweep_dir):
-        metrics = json.loads((run_dir / "metrics.json").read_text())
-        per = {f"{ph}.{k}": v for ph, d in metrics.items() if isinstance(d, dict)
-               for k, v in d.get("per_replica", {}).items()}
-        params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()}
-        for i in range(len(next(iter(per.values())))):
-            rows.append({"run_id": run["run_id"], "base": Path(run["base"]).name, **params, "replica": i,
-                         **{k: v[i] for k, v in per.items()}})
     write_csv(sweep_dir / "replicas.csv", rows)
     return sweep_dir / "replicas.csv"
 

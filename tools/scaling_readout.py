@@ -1,7 +1,7 @@
 """The readout in the scaling study (docs/results.md, "Language"), paired by seed: on the spiking cortex
 full RLS against RLS on a fixed projection of its features (cortex_scaling_spiking_projected.yaml);
-on both backends the readout at several ridges (cortex_scaling_ridge.yaml,
-cortex_scaling_spiking_ridge.yaml) against the ladder's one ridge."""
+on both backends the readout at several ridges (cortex_scaling_ridge*.yaml,
+cortex_scaling_spiking_ridge*.yaml) against the ladder's one ridge."""
 from __future__ import annotations
 
 import sys
@@ -54,7 +54,7 @@ def spiking_readout_table(data: dict) -> str:
 LADDER_RIDGE = 30.0   # the ridge of the spiking ladder's RLS (its points stand in the spiking ridge table)
 SIZE_RIDGE = ReadoutParams.model_fields["rls_reg_per_feature"].default   # the rate size sweeps' ridge per feature
 # backend -> (its ridge sweeps, the swept key, the sweeps whose runs give the baseline ridge, that ridge, size noun)
-RIDGE = {"rate": ((RATE_RIDGE,), "cortex.readout.rls_reg_per_feature", SIZE_SWEEPS, SIZE_RIDGE, "units"),
+RIDGE = {"rate": (RATE_RIDGE, "cortex.readout.rls_reg_per_feature", SIZE_SWEEPS, SIZE_RIDGE, "units"),
          "spiking": (SPIKING_RIDGE, "cortex.readout.rls_reg", SPIKING_SWEEPS, LADDER_RIDGE, "neurons")}
 
 

@@ -30,7 +30,7 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder", "ridge")
+          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder", "ridge", "ridge_memory")
 # the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
@@ -42,7 +42,8 @@ SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
 # the spiking cortex with full RLS at other ridges than the ladder's 30 (is its fall with size the readout's?):
 # agreement at 400 / 4,000 neurons x 3 / 300 / 3,000, and three more rungs at 4,000 x 300
 SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder")
-RATE_RIDGE = "ridge"   # the rate cortex at other ridges per feature than the size sweeps' 0.001 (the finite-state rungs)
+# the rate cortex at other ridges per feature than the size sweeps' 0.001: the finite-state rungs x 0.01-10, the memory rungs x 0.0001
+RATE_RIDGE = ("ridge", "ridge_memory")
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -228,7 +229,7 @@ def render(data: dict) -> str:
            "#### Per backend: which rungs improve with size", "", *backend_summary(data), "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            *(["The rate cortex's readout ridge per feature (5 seeds, the same seeds in every column; "
-              "`cortex_scaling_ridge.yaml`; ridge 0.001: the size sweeps' runs):",
+              "`cortex_scaling_ridge.yaml`, `cortex_scaling_ridge_memory.yaml`; ridge 0.001: the size sweeps' runs):",
               "", ridge, "", ridge_summary(data, "rate"), ""]
              if (ridge := ridge_table(data, "rate")) else []),
            "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds; "
