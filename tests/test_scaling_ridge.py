@@ -1,16 +1,28 @@
 """The readout's ridge in the scaling study (docs/results.md, "Language"), per backend: each ridge's
 seed mean, the best ridge and its paired gain over the ladder's own ridge, re-derived seed by seed
 from the ridge sweeps' and the ladder's replicas.csv, independently of tools/scaling_readout.py."""
+from pathlib import Path
+
 import numpy as np
 import pytest
+import yaml
 
 from tool_helpers import load_tool, section_table
 
-# backend -> (ridge sweeps, swept key, the ladder's sweeps, the ladder's ridge, size noun)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rate_ridge(rung: str) -> float:
+    """The rung config's own ridge per feature (the rate size sweeps leave it), else the default."""
+    cortex = yaml.safe_load((ROOT / "configs" / "language" / rung).read_text())["cortex"]
+    return float(cortex.get("readout", {}).get("rls_reg_per_feature", 1e-3))
+
+
+# backend -> (ridge sweeps, swept key, the ladder's sweeps, the ladder's ridge of a rung, size noun)
 BACKENDS = {
-    "rate": (("ridge", "ridge_memory"), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), 1e-3, "units"),
+    "rate": (("ridge", "ridge_memory"), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), _rate_ridge, "units"),
     "spiking": (("spiking_ridge", "spiking_ridge_ladder"), "cortex.readout.rls_reg",
-                ("spiking", "spiking_ladder", "spiking_ladder_large"), 30.0, "neurons"),
+                ("spiking", "spiking_ladder", "spiking_ladder_large"), lambda rung: 30.0, "neurons"),
 }
 
 
@@ -22,7 +34,7 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
     if not ridge:
         pytest.skip(f"no {backend} ridge sweep committed")
     cells = {(tool.rung_of(r["base"]), int(r["cortex.n_units"])) for r, _ in ridge}
-    ridge += [(r, base) for name in ladder for r in tool.read_csv(tool.STUDY / name / "replicas.csv")
+    ridge += [(r, base(tool.rung_of(r["base"]))) for name in ladder for r in tool.read_csv(tool.STUDY / name / "replicas.csv")
               if (tool.rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
     seeds: dict = {}
     for r, reg in ridge:
@@ -33,7 +45,7 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
     first = f"| rung | metric | {noun} | ridge"
     header = next(ln for ln in section.splitlines() if ln.startswith(first))
     ridges = [float(c.split()[1]) for c in (c.strip() for c in header.strip("|").split("|")) if c.startswith("ridge ")]
-    assert f"gain of the best over ridge {base:g} (paired, s.e.)" in header
+    assert header.endswith("| the ladder's ridge | best ridge | gain of the best over the ladder's (paired, s.e.) |")
     table = {(row[0], int(row[2].replace(",", ""))): row for row in section_table(section, first)}
     labels = {v[0]: k for k, v in tool.RUNGS.items()}
     assert {(labels[a], n) for a, n in table} == cells
@@ -46,13 +58,13 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
             if got:
                 assert len(got) == 5 and cell.split(" +- ")[0] == f"{np.mean(list(got.values())):.3f}", (label, n, reg)
                 means[reg] = np.mean(list(got.values()))
-        best = (max if hb else min)(means, key=means.get)
-        assert row[3 + len(ridges)] == f"{best:g}"
-        gain = [(a - seeds[(rung, n, base)][k]) * (1 if hb else -1) for k, a in seeds[(rung, n, best)].items()]
-        if best != base:
-            assert row[4 + len(ridges)].startswith(f"{np.mean(gain):+.3f} +- {np.std(gain, ddof=1) / np.sqrt(5):.3f}")
+        best, own = (max if hb else min)(means, key=means.get), base(rung)
+        assert row[3 + len(ridges):5 + len(ridges)] == [f"{own:g}", f"{best:g}"]
+        gain = [(a - seeds[(rung, n, own)][k]) * (1 if hb else -1) for k, a in seeds[(rung, n, best)].items()]
+        if best != own:
+            assert row[5 + len(ridges)].startswith(f"{np.mean(gain):+.3f} +- {np.std(gain, ddof=1) / np.sqrt(5):.3f}")
         else:
-            assert row[4 + len(ridges)] == ""
+            assert row[5 + len(ridges)] == ""
     # a rung run at two sizes or more gets its sentence: each size at its best ridge
     for rung in {b for b, _ in cells if sum(1 for c in cells if c[0] == b) > 1}:
         assert f"{tool.RUNGS[rung][0]}, each size at its best ridge (" in section

@@ -4,12 +4,12 @@ on both backends the readout at several ridges (cortex_scaling_ridge*.yaml,
 cortex_scaling_spiking_ridge*.yaml) against the ladder's one ridge."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import RATE_RIDGE, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED, SPIKING_RIDGE, SPIKING_SWEEPS, rung_of  # noqa: E402
-from cortex.readout import ReadoutParams  # noqa: E402
+from scaling_study import RATE_RIDGE, ROOT, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED, SPIKING_RIDGE, SPIKING_SWEEPS, rung_of  # noqa: E402
 from study_tables import is_bias, mean_sd, num, paired, table  # noqa: E402
 
 READOUT_RUNG = "embedded_reber.yaml"   # the rung of SPIKING_PROJECTED
@@ -52,21 +52,32 @@ def spiking_readout_table(data: dict) -> str:
 
 # -- the readout's ridge: is a fall with size the readout's? ------------------------------------------
 LADDER_RIDGE = 30.0   # the ridge of the spiking ladder's RLS (its points stand in the spiking ridge table)
-SIZE_RIDGE = ReadoutParams.model_fields["rls_reg_per_feature"].default   # the rate size sweeps' ridge per feature
-# backend -> (its ridge sweeps, the swept key, the sweeps whose runs give the baseline ridge, that ridge, size noun)
-RIDGE = {"rate": (RATE_RIDGE, "cortex.readout.rls_reg_per_feature", SIZE_SWEEPS, SIZE_RIDGE, "units"),
-         "spiking": (SPIKING_RIDGE, "cortex.readout.rls_reg", SPIKING_SWEEPS, LADDER_RIDGE, "neurons")}
+# backend -> (its ridge sweeps, the swept key, the sweeps whose runs give the ladder's own ridge, size noun)
+RIDGE = {"rate": (RATE_RIDGE, "cortex.readout.rls_reg_per_feature", SIZE_SWEEPS, "units"),
+         "spiking": (SPIKING_RIDGE, "cortex.readout.rls_reg", SPIKING_SWEEPS, "neurons")}
+
+
+@functools.lru_cache(maxsize=None)
+def ladder_ridge(backend: str, rung: str) -> float:
+    """The ridge the backend's ladder reads a rung with: the spiking sweeps set LADDER_RIDGE; the
+    rate size sweeps leave the rung's config its own ridge per feature (ReadoutParams' default
+    0.001, agreement.yaml 0.25)."""
+    if backend == "spiking":
+        return LADDER_RIDGE
+    from experiments.config import load
+
+    return load(ROOT / "configs" / "language" / rung, check_memory=False).cortex.readout.rls_reg_per_feature
 
 
 def ridge_points(data: dict, backend: str) -> dict[tuple[str, int, float], dict[int, float]]:
     """The backend's cortex at other ridges than its ladder's, (rung, size, ridge) -> seed -> the
     rung's metric: the backend's ridge sweeps, and the ladder's own runs (its one ridge) of the same
     rungs and sizes."""
-    sweeps, key, base_sweeps, base_ridge, _ = RIDGE[backend]
+    sweeps, key, base_sweeps, _ = RIDGE[backend]
     ridge = [r for name in sweeps for r in data[name]["replicas"]]
     cells = {(rung_of(r["base"]), int(r["cortex.n_units"])) for r in ridge}
     rows = [(r, float(r[key])) for r in ridge]
-    rows += [(r, base_ridge) for name in base_sweeps for r in data[name]["replicas"]
+    rows += [(r, ladder_ridge(backend, rung_of(r["base"]))) for name in base_sweeps for r in data[name]["replicas"]
              if (rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
     out: dict = {}
     for r, reg in rows:
@@ -89,27 +100,27 @@ def ridge_table(data: dict, backend: str) -> str:
     """Per rung and size: the metric at each ridge (mean +- s.d. over the same seeds), the best
     ridge, and its paired gain over the ladder's ridge (* where its 95% t-interval over seeds
     excludes 0; blank where the best is the ladder's)."""
-    base_ridge, noun = RIDGE[backend][3:]
+    noun = RIDGE[backend][3]
     pts = ridge_points(data, backend)
     ridges = sorted({reg for _, _, reg in pts})
     rows = []
     for rung, n in sorted({(b, m) for b, m, _ in pts}, key=lambda c: (list(RUNGS).index(c[0]), c[1])):
         label, phase, metric, _, hb = RUNGS[rung]
-        best = _best_ridge(pts, rung, n)
+        best, base_ridge = _best_ridge(pts, rung, n), ladder_ridge(backend, rung)
         diff = paired(pts[(rung, n, best)], pts.get((rung, n, base_ridge), {}), hb)
         rows.append([label, f"{phase}.{metric}", f"{n:,}"]
                     + [mean_sd(list(pts[(rung, n, reg)].values())) if (rung, n, reg) in pts else "" for reg in ridges]
-                    + [f"{best:g}", f"{diff[0]:+.3f} +- {diff[1]:.3f}" + (" *" if is_bias(*diff) else "")
+                    + [f"{base_ridge:g}", f"{best:g}", f"{diff[0]:+.3f} +- {diff[1]:.3f}" + (" *" if is_bias(*diff) else "")
                        if diff[2] and best != base_ridge else ""])
     return table(["rung", "metric", noun] + [f"ridge {reg:g}" for reg in ridges]
-                 + ["best ridge", f"gain of the best over ridge {base_ridge:g} (paired, s.e.)"], rows) if rows else ""
+                 + ["the ladder's ridge", "best ridge", "gain of the best over the ladder's (paired, s.e.)"], rows) if rows else ""
 
 
 def ridge_summary(data: dict, backend: str) -> str:
     """In words, per rung run at two sizes or more: each size at its best ridge, and the largest
     against the smallest, each at its best ridge (seed by seed; the best picked on the same test
     score, which favours it a little)."""
-    noun = RIDGE[backend][4]
+    noun = RIDGE[backend][3]
     pts = ridge_points(data, backend)
     out = []
     for rung in RUNGS:

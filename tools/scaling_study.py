@@ -229,7 +229,7 @@ def render(data: dict) -> str:
            "#### Per backend: which rungs improve with size", "", *backend_summary(data), "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            *(["The rate cortex's readout ridge per feature (5 seeds, the same seeds in every column; "
-              "`cortex_scaling_ridge.yaml`, `cortex_scaling_ridge_memory.yaml`; ridge 0.001: the size sweeps' runs):",
+              "`cortex_scaling_ridge.yaml`, `cortex_scaling_ridge_memory.yaml`; the ladder's ridge, each rung config's own: the size sweeps' runs):",
               "", ridge, "", ridge_summary(data, "rate"), ""]
              if (ridge := ridge_table(data, "rate")) else []),
            "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds; "
