@@ -33,9 +33,13 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
     ridge = [(r, float(r[key])) for name in sweeps for r in tool.read_csv(tool.STUDY / name / "replicas.csv")]
     if not ridge:
         pytest.skip(f"no {backend} ridge sweep committed")
+    sizes: dict = {}
+    for r, _ in ridge:
+        sizes.setdefault(tool.rung_of(r["base"]), set()).add(int(r["cortex.n_units"]))
+    # the ladder's own runs join at every size between a rung's smallest and largest ridge-sweep size
+    ridge += [(r, base(rung)) for name in ladder for r in tool.read_csv(tool.STUDY / name / "replicas.csv")
+              if (rung := tool.rung_of(r["base"])) in sizes and min(sizes[rung]) <= int(r["cortex.n_units"]) <= max(sizes[rung])]
     cells = {(tool.rung_of(r["base"]), int(r["cortex.n_units"])) for r, _ in ridge}
-    ridge += [(r, base(tool.rung_of(r["base"]))) for name in ladder for r in tool.read_csv(tool.STUDY / name / "replicas.csv")
-              if (tool.rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
     seeds: dict = {}
     for r, reg in ridge:
         rung = tool.rung_of(r["base"])
@@ -65,6 +69,15 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
             assert row[5 + len(ridges)].startswith(f"{np.mean(gain):+.3f} +- {np.std(gain, ddof=1) / np.sqrt(5):.3f}")
         else:
             assert row[5 + len(ridges)] == ""
-    # a rung run at two sizes or more gets its sentence: each size at its best ridge
+    # a rung run at two sizes or more gets its sentence: each size at its best ridge, the largest
+    # against the best smaller one
     for rung in {b for b, _ in cells if sum(1 for c in cells if c[0] == b) > 1}:
-        assert f"{tool.RUNGS[rung][0]}, each size at its best ridge (" in section
+        hb = tool.RUNGS[rung][4]
+        at_best = {n: (max if hb else min)(np.mean(list(v.values())) for (b, m, _), v in seeds.items() if (b, m) == (rung, n))
+                   for b, n in cells if b == rung}
+        hi = max(at_best)
+        lo = (max if hb else min)((n for n in at_best if n != hi), key=at_best.get)
+        sentence = f"{tool.RUNGS[rung][0]}, each size at its best ridge ("
+        assert sentence in section
+        text = section.split(sentence, 1)[1].split("the same seeds).", 1)[0]
+        assert f"): {hi:,} {noun} are " in text and f" {lo:,}, the best smaller size (" in text, (rung, hi, lo)

@@ -72,13 +72,15 @@ def ladder_ridge(backend: str, rung: str) -> float:
 def ridge_points(data: dict, backend: str) -> dict[tuple[str, int, float], dict[int, float]]:
     """The backend's cortex at other ridges than its ladder's, (rung, size, ridge) -> seed -> the
     rung's metric: the backend's ridge sweeps, and the ladder's own runs (its one ridge) of the same
-    rungs and sizes."""
+    rungs at every size from the smallest to the largest the ridge sweeps ran for that rung."""
     sweeps, key, base_sweeps, _ = RIDGE[backend]
     ridge = [r for name in sweeps for r in data[name]["replicas"]]
-    cells = {(rung_of(r["base"]), int(r["cortex.n_units"])) for r in ridge}
+    span: dict[str, list[int]] = {}   # rung -> the sizes its ridge sweeps ran: the ladder's sizes between them join
+    for r in ridge:
+        span.setdefault(rung_of(r["base"]), []).append(int(r["cortex.n_units"]))
     rows = [(r, float(r[key])) for r in ridge]
     rows += [(r, ladder_ridge(backend, rung_of(r["base"]))) for name in base_sweeps for r in data[name]["replicas"]
-             if (rung_of(r["base"]), int(r["cortex.n_units"])) in cells]
+             if rung_of(r["base"]) in span and min(span[rung_of(r["base"])]) <= int(r["cortex.n_units"]) <= max(span[rung_of(r["base"])])]
     out: dict = {}
     for r, reg in rows:
         rung = rung_of(r["base"])
@@ -118,8 +120,9 @@ def ridge_table(data: dict, backend: str) -> str:
 
 def ridge_summary(data: dict, backend: str) -> str:
     """In words, per rung run at two sizes or more: each size at its best ridge, and the largest
-    against the smallest, each at its best ridge (seed by seed; the best picked on the same test
-    score, which favours it a little)."""
+    against the best of the smaller sizes, each at its best ridge (seed by seed; the best picked on
+    the same test score, which favours it a little): does the biggest cortex gain once every size
+    has the ridge that suits it?"""
     noun = RIDGE[backend][3]
     pts = ridge_points(data, backend)
     out = []
@@ -129,10 +132,11 @@ def ridge_summary(data: dict, backend: str) -> str:
             continue
         hb = RUNGS[rung][4]
         best = {n: _best_ridge(pts, rung, n) for n in sizes}
-        lo, hi = sizes[0], sizes[-1]
+        hi = sizes[-1]
+        lo = max(sizes[:-1], key=lambda n: (1 if hb else -1) * _mean(pts[(rung, n, best[n])]))
         m, se, k = paired(pts[(rung, hi, best[hi])], pts[(rung, lo, best[lo])], hb)
         how = ("better than" if m > 0 else "worse than") if is_bias(m, se, k) else "level with"
         out.append(f"{RUNGS[rung][0]}, each size at its best ridge "
                    f"({', '.join(f'{n:,} {noun}: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
-                   f"{hi:,} {noun} are {how} {lo:,} ({m:+.3f} +- {se:.3f}, the same seeds).")
+                   f"{hi:,} {noun} are {how} {lo:,}, the best smaller size ({m:+.3f} +- {se:.3f}, the same seeds).")
     return " ".join(out)

@@ -30,7 +30,7 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder", "ridge", "ridge_memory")
+          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled", "ridge", "ridge_memory")
 # the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
@@ -40,8 +40,9 @@ SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex
 PROJECTED_AT = {8000: 4096}
 SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
 # the spiking cortex with full RLS at other ridges than the ladder's 30 (is its fall with size the readout's?):
-# agreement at 400 / 4,000 neurons x 3 / 300 / 3,000, and three more rungs at 4,000 x 300
-SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder")
+# agreement at 400 / 4,000 neurons x 3 / 300 / 3,000, five more rungs at 4,000 x 300, every rung with the
+# ridge scaled with the network (30 x neurons / 400) at 100 and 1,600
+SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled")
 # the rate cortex at other ridges per feature than the size sweeps' 0.001: the finite-state rungs x 0.01-10, the memory rungs x 0.0001
 RATE_RIDGE = ("ridge", "ridge_memory")
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
@@ -242,7 +243,7 @@ def render(data: dict) -> str:
            "columns; `cortex_scaling_spiking_projected.yaml`):", "", spiking_readout_table(data), "",
            spiking_readout_summary(data), "",
            *(["The spiking cortex's readout ridge (full RLS, 5 seeds, the same seeds in every column; "
-              "`cortex_scaling_spiking_ridge.yaml`, `cortex_scaling_spiking_ridge_ladder.yaml`; ridge 30: the ladder's runs):",
+              "`cortex_scaling_spiking_ridge*.yaml`; ridge 30: the ladder's runs):",
               "", ridge, "", ridge_summary(data, "spiking"), ""]
              if (ridge := ridge_table(data, "spiking")) else []),
            "#### Fits and criteria", "", fit_table(data), "",
