@@ -20,7 +20,7 @@ def _rate_ridge(rung: str) -> float:
 
 # backend -> (ridge sweeps, swept key, the ladder's sweeps, the ladder's ridge of a rung, size noun)
 BACKENDS = {
-    "rate": (("ridge", "ridge_memory"), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), _rate_ridge, "units"),
+    "rate": (("ridge", "ridge_memory", "ridge_memory_low"), "cortex.readout.rls_reg_per_feature", ("size", "large", "huge"), _rate_ridge, "units"),
     "spiking": (("spiking_ridge", "spiking_ridge_ladder"), "cortex.readout.rls_reg",
                 ("spiking", "spiking_ladder", "spiking_ladder_large"), lambda rung: 30.0, "neurons"),
 }

@@ -30,7 +30,8 @@ RESULTS_MD = ROOT / "docs" / "results.md"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
-          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected", "spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled", "ridge", "ridge_memory")
+          "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected",
+          "spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled", "ridge", "ridge_memory", "ridge_memory_low")
 # the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
@@ -44,7 +45,7 @@ SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
 # ridge scaled with the network (30 x neurons / 400) at 100 and 1,600
 SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled")
 # the rate cortex at other ridges per feature than the size sweeps' 0.001: the finite-state rungs x 0.01-10, the memory rungs x 0.0001
-RATE_RIDGE = ("ridge", "ridge_memory")
+RATE_RIDGE = ("ridge", "ridge_memory", "ridge_memory_low")
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -230,7 +231,7 @@ def render(data: dict) -> str:
            "#### Per backend: which rungs improve with size", "", *backend_summary(data), "",
            "#### Ladder against size (mean +- s.d. over seeds; baselines at 1,000 strings, 5 seeds)", "", size_table(data), "",
            *(["The rate cortex's readout ridge per feature (5 seeds, the same seeds in every column; "
-              "`cortex_scaling_ridge.yaml`, `cortex_scaling_ridge_memory.yaml`; the ladder's ridge, each rung config's own: the size sweeps' runs):",
+              "`cortex_scaling_ridge*.yaml`; the ladder's ridge, each rung config's own: the size sweeps' runs):",
               "", ridge, "", ridge_summary(data, "rate"), ""]
              if (ridge := ridge_table(data, "rate")) else []),
            "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds; "
