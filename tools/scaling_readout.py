@@ -79,8 +79,10 @@ def ridge_points(data: dict, backend: str) -> dict[tuple[str, int, float], dict[
     for r in ridge:
         span.setdefault(rung_of(r["base"]), []).append(int(r["cortex.n_units"]))
     rows = [(r, float(r[key])) for r in ridge]
-    rows += [(r, ladder_ridge(backend, rung_of(r["base"]))) for name in base_sweeps for r in data[name]["replicas"]
-             if rung_of(r["base"]) in span and min(span[rung_of(r["base"])]) <= int(r["cortex.n_units"]) <= max(span[rung_of(r["base"])])]
+    for r in (r for name in base_sweeps for r in data[name]["replicas"]):
+        rung = rung_of(r["base"])
+        if rung in span and min(span[rung]) <= int(r["cortex.n_units"]) <= max(span[rung]):
+            rows.append((r, ladder_ridge(backend, rung)))
     out: dict = {}
     for r, reg in rows:
         rung = rung_of(r["base"])
@@ -99,8 +101,8 @@ def _best_ridge(pts: dict, rung: str, n: int) -> float:
 
 
 def ridge_table(data: dict, backend: str) -> str:
-    """Per rung and size: the metric at each ridge (mean +- s.d. over the same seeds), the best
-    ridge, and its paired gain over the ladder's ridge (* where its 95% t-interval over seeds
+    """Per rung and size: the metric at each ridge (mean +- s.d. over the same seeds), the ladder's
+    ridge, the best ridge, and its paired gain over the ladder's (* where its 95% t-interval over seeds
     excludes 0; blank where the best is the ladder's)."""
     noun = RIDGE[backend][3]
     pts = ridge_points(data, backend)
