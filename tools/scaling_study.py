@@ -44,7 +44,8 @@ SPIKING_PROJECTED_LADDER = "spiking_ladder_huge"
 # agreement at 400 / 4,000 neurons x 3 / 300 / 3,000, five more rungs at 4,000 x 300, every rung with the
 # ridge scaled with the network (30 x neurons / 400) at 100 and 1,600
 SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled")
-# the rate cortex at other ridges per feature than the size sweeps' 0.001: the finite-state rungs x 0.01-10, the memory rungs x 0.0001
+# the rate cortex at other ridges per feature than its rung configs' own (0.001; agreement 0.25): the finite-state
+# rungs x 0.01-10, the memory rungs x 0.0001, three of them x 0.00001
 RATE_RIDGE = ("ridge", "ridge_memory", "ridge_memory_low")
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
