@@ -11,7 +11,7 @@ import yaml
 from experiments.errors import InputError
 from experiments.sweep.engines import make_cluster, merge_options
 from experiments.sweep.spec import ClusterOptions, expand, format_override, load_cluster_profile, load_sweep
-from sweep_helpers import ROOT, cli_sweep, write_sweep
+from sweep_helpers import BASE, ROOT, cli_sweep, write_sweep
 
 # ---------------------------------------------------------------------------------------------
 # expansion
@@ -65,6 +65,23 @@ def test_override_values_read_back_exactly(value):
     assert key == "a.b" and yaml.safe_load(text) == value
 
 
+def test_a_base_entry_sets_keys_for_its_own_runs_only(tmp_path):
+    """`base: [a, {config: b, set: {...}}]`: b's runs get its overrides, a's do not; the key is a
+    recorded parameter (a results.csv column) and the same config may appear with two sets."""
+    from experiments.sweep.spec import resolve
+
+    path = write_sweep(tmp_path, base=[str(BASE), {"config": str(BASE), "set": {"cortex.density": 0.3}},
+                                       {"config": str(BASE), "set": {"cortex.density": 0.4}}],
+                       grid={"cortex.n_units": [8, 16]})
+    sweep = load_sweep(path)
+    assert sweep.param_names == ["cortex.n_units", "cortex.density"]
+    points = expand(sweep)
+    assert [p.params.get("cortex.density") for p in points] == [None, None, 0.3, 0.3, 0.4, 0.4]
+    assert "cortex.density=0.3" in points[2].overrides and not any("density" in o for o in points[0].overrides)
+    runs = resolve(sweep, points)
+    assert len(runs) == 6 and [r.resolved["cortex"]["density"] for r in runs][2:] == [0.3, 0.3, 0.4, 0.4]
+
+
 # ---------------------------------------------------------------------------------------------
 # validation: exit 2, every problem as FILE: key.path: message, nothing written
 
@@ -79,8 +96,14 @@ def test_override_values_read_back_exactly(value):
         ({"grid": {"seed": [1, 2]}, "seeds": 2}, "seeds.seed: already set in grid"),
         ({"base": "missing.yaml"}, "base: no such file"),
         ({"cluster": {"queu": "short"}}, "cluster.queu: unknown key; did you mean 'queue'?"),
+        ({"base": [str(BASE), {"confg": str(BASE)}]}, "base.1.confg: unknown key; did you mean 'config'?"),
+        ({"base": [str(BASE), {"config": "missing.yaml"}]}, "base.1.config: no such file"),
+        ({"base": [{"config": str(BASE), "set": {"cortex.n_units": 8}}], "grid": {"cortex.n_units": [8]}},
+         "base.0.set.cortex.n_units: already set in grid"),
+        ({"base": [str(BASE), {"config": str(BASE), "set": {"cortex.n_unitz": 8}}]}, "base.1.set.cortex.n_unitz: unknown key"),
     ],
-    ids=["unknown-key", "zip-lengths", "empty-grid", "low-high", "seed-twice", "missing-base", "cluster-key"],
+    ids=["unknown-key", "zip-lengths", "empty-grid", "low-high", "seed-twice", "missing-base", "cluster-key",
+         "base-entry-key", "base-entry-file", "base-entry-twice", "base-entry-config-key"],
 )
 def test_bad_sweep_file_is_rejected_with_its_key(tmp_path, capsys, body, expected):
     path = write_sweep(tmp_path, **body)

@@ -3,6 +3,8 @@
 A sweep file looks like::
 
     base: ../language/grammar.yaml     # or a list of configs: one more grid axis
+    # a list entry may also carry overrides of its own, for that config only:
+    #   base: [a.yaml, {config: b.yaml, set: {cortex.readout.rls_reg_per_feature: 0.1}}]
     set: {phases.train.steps: 2000}    # the same overrides for every run
     grid: {cortex.n_units: [64, 256]}  # cartesian product
     zip: {world.a: [1, 2], world.b: [x, y]}   # paired lists of equal length
@@ -12,7 +14,8 @@ A sweep file looks like::
 
 Every axis key is a dotted key path of the experiment config, applied exactly like
 `neurosteer run --set key.path=value`. The axes combine as a cartesian product (bases x grid x
-zip rows x random samples x seeds). A run is identified by a short hash of its fully resolved
+zip rows x random samples x seeds); a base's own `set` keys are recorded with the swept ones (a
+results.csv column each). A run is identified by a short hash of its fully resolved
 config, so the same point always lands in the same run directory.
 
 Bad input (the sweep file's schema, its base files and axes, or any run's config) raises
@@ -109,10 +112,17 @@ class ClusterOptions(_Strict):
     interface: Optional[str] = None
 
 
+class BaseEntry(_Strict):
+    """One base config of a list, with overrides that apply to its runs only."""
+
+    config: str
+    set: dict[str, Any] = {}
+
+
 class SweepFile(_Strict):
     """The schema of a sweep YAML file (see the module docstring)."""
 
-    base: Union[str, list[str]]
+    base: Union[str, list[Union[str, BaseEntry]]]
     set: dict[str, Any] = {}
     grid: dict[str, list[Any]] = {}
     zip: dict[str, list[Any]] = {}
@@ -130,12 +140,18 @@ class Sweep:
     spec: SweepFile
 
     @property
+    def base_sets(self) -> tuple[dict[str, Any], ...]:
+        """Each base's own overrides, in the order of `bases` (empty for a plain path)."""
+        entries = [self.spec.base] if isinstance(self.spec.base, str) else self.spec.base
+        return tuple({} if isinstance(e, str) else dict(e.set) for e in entries)
+
+    @property
     def param_names(self) -> list[str]:
-        """Swept key paths in column order (the seed comes separately)."""
+        """Swept key paths in column order (the seed comes separately), then the keys bases set."""
         names = list(self.spec.grid) + list(self.spec.zip)
         if self.spec.random is not None:
             names += list(self.spec.random.params)
-        return names
+        return names + [k for k in dict.fromkeys(k for s in self.base_sets for k in s) if k not in names]
 
 
 @dataclass(frozen=True)
@@ -145,6 +161,7 @@ class RunPoint:
     base: Path
     params: dict[str, Any]
     overrides: tuple[str, ...]
+    base_index: int = 0   # which entry of the sweep's `base` list
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,8 @@ def run_id(resolved: dict) -> str:
 def _keys_at(loc: tuple) -> list[str]:
     """Field names valid at `loc` in a sweep file, for did-you-mean hints."""
     nested = {("cluster",): ClusterOptions, ("random",): RandomAxis}
+    if len(loc) == 2 and loc[0] == "base":   # base.<i>.<key> of a {config, set} entry
+        return list(BaseEntry.model_fields)
     model = nested.get(tuple(loc), Distribution if tuple(loc[:2]) == ("random", "params") else SweepFile)
     return list(model.model_fields)
 
@@ -182,7 +201,12 @@ def _keys_at(loc: tuple) -> list[str]:
 def _pydantic_problems(path: Path, err: ValidationError) -> list[str]:
     problems = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after"))
+        if e["loc"][:1] == ("base",) and e["type"] == "string_type" and isinstance(e["input"], (dict, list)):
+            continue   # the `base: path` reading of a list or of a {config, set} entry: not what was meant
+        # drop pydantic's union branch tags (base.list[...].1.BaseEntry.config -> base.1.config)
+        e["loc"] = tuple(p for p in e["loc"] if not (isinstance(p, str) and (
+            p in ("str", "BaseEntry") or p.startswith(("list[", "function-after")))))
+        loc = ".".join(str(p) for p in e["loc"])
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             message = "unknown key" + did_you_mean(e["loc"][-1], _keys_at(e["loc"][:-1]))
@@ -209,13 +233,19 @@ def load_cluster_profile(path: Path) -> ClusterOptions:
 
 
 def _sections(spec: SweepFile) -> list[tuple[str, Iterable[str]]]:
-    """(section name, config keys it sets) for every part of a sweep file that sets keys."""
+    """(section name, config keys it sets) for every part of a sweep file that sets keys for every run."""
     sections = [("set", spec.set), ("grid", spec.grid), ("zip", spec.zip)]
     if spec.random is not None:
         sections.append(("random.params", spec.random.params))
     if spec.seeds is not None:
         sections.append(("seeds", [SEED_KEY]))
     return sections
+
+
+def _base_section(sweep: "Sweep", base_index: int) -> list[tuple[str, Iterable[str]]]:
+    """The section of one base's own overrides (none for a plain path)."""
+    keys = sweep.base_sets[base_index]
+    return [(f"base.{base_index}.set", keys)] if keys else []
 
 
 def load_sweep(path: Path) -> Sweep:
@@ -228,9 +258,10 @@ def load_sweep(path: Path) -> Sweep:
         problems.add(("base",), "give at least one config")
     resolved_bases = []
     for i, base in enumerate(bases):
-        full = (path.parent / base).resolve()
+        full = (path.parent / (base if isinstance(base, str) else base.config)).resolve()
         if not full.is_file():
-            problems.add(("base",) if isinstance(spec.base, str) else ("base", i), f"no such file: {full}")
+            where = ("base",) if isinstance(spec.base, str) else ("base", i) if isinstance(base, str) else ("base", i, "config")
+            problems.add(where, f"no such file: {full}")
         resolved_bases.append(full)
     for key, values in spec.grid.items():
         if not values:
@@ -249,6 +280,10 @@ def load_sweep(path: Path) -> Sweep:
             if key in seen:
                 problems.add((section, key), f"already set in {seen[key]}")
             seen.setdefault(key, section)
+    for i, base in enumerate(bases):
+        for key in ([] if isinstance(base, str) else base.set):
+            if key in seen:
+                problems.add(("base", i, "set", key), f"already set in {seen[key]}")
     problems.raise_if_any()
     return Sweep(path=path, bases=tuple(resolved_bases), spec=spec)
 
@@ -274,14 +309,15 @@ def expand(sweep: Sweep) -> list[RunPoint]:
 
     fixed = [format_override(k, v) for k, v in spec.set.items()]
     points = []
-    for base, g, z, r, s in itertools.product(sweep.bases, grid_rows, zip_rows, random_rows, seed_rows):
+    bases = enumerate(zip(sweep.bases, sweep.base_sets))
+    for (i, (base, own)), g, z, r, s in itertools.product(bases, grid_rows, zip_rows, random_rows, seed_rows):
         params = {**g, **z, **r, **s}
-        overrides = tuple(fixed + [format_override(k, v) for k, v in params.items()])
-        points.append(RunPoint(base=base, params=params, overrides=overrides))
+        overrides = tuple(fixed + [format_override(k, v) for k, v in {**own, **params}.items()])
+        points.append(RunPoint(base=base, params={**params, **own}, overrides=overrides, base_index=i))
     return points
 
 
-def _attribute(problem: str, sweep: Sweep) -> str:
+def _attribute(problem: str, sweep: Sweep, base_index: int = 0) -> str:
     """Re-point a config problem caused by one of the sweep's keys at the sweep file.
 
     `experiments.config.load` reports `FILE: key.path: message`; when key.path is (inside) a key
@@ -291,7 +327,7 @@ def _attribute(problem: str, sweep: Sweep) -> str:
     if len(parts) != 3:
         return problem
     _, key_path, message = parts
-    for section, keys in _sections(sweep.spec):
+    for section, keys in _base_section(sweep, base_index) + _sections(sweep.spec):
         for key in keys:
             if key_path == key or key_path.startswith(key + ".") or key.startswith(key_path + "."):
                 label = section if section == "seeds" else f"{section}.{key}"
@@ -314,7 +350,7 @@ def resolve(sweep: Sweep, points: list[RunPoint]) -> list[Run]:
         try:
             spec = config.load(point.base, list(point.overrides))
         except InputError as e:
-            for problem in map(lambda p: _attribute(p, sweep), e.problems):
+            for problem in (_attribute(p, sweep, point.base_index) for p in e.problems):
                 if problem not in problems:  # the same mistake shows up in every run
                     problems.append(problem)
             continue
