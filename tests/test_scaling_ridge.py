@@ -81,3 +81,15 @@ def test_the_ridge_table_holds_each_ridges_seed_mean_and_the_best_ridges_gain(ba
         # the rung's sentence of this backend (the rate and spiking tables share rung labels)
         text = next(t for part in section.split(sentence)[1:] if f" {noun}: ridge" in (t := part.split("the same seeds).", 1)[0]))
         assert f"): {hi:,} {noun} are " in text and f" {lo:,}, the best smaller size (" in text, (rung, hi, lo)
+
+
+def test_the_held_out_sweep_reads_each_rung_at_the_ridge_its_rule_chooses():
+    """cortex_scaling_ridge_heldout.yaml sets each rung the ridge `chosen_ridge` picks from the
+    committed ridge sweeps (seeds 0-4), and runs other seeds."""
+    readout, tool = load_tool("scaling_readout"), load_tool("scaling_study")
+    sweep = yaml.safe_load((ROOT / "configs" / "sweeps" / "cortex_scaling_ridge_heldout.yaml").read_text())
+    data = tool.load()
+    for entry in sweep["base"]:
+        rung = Path(entry["config"]).name
+        assert entry["set"]["cortex.readout.rls_reg_per_feature"] == readout.chosen_ridge(data, rung), rung
+    assert sweep["seeds"][0] >= sweep["set"]["replicas"]   # no seed of the choice (0..replicas-1) is run again

@@ -100,6 +100,20 @@ def _best_ridge(pts: dict, rung: str, n: int) -> float:
     return max((reg for b, m, reg in pts if (b, m) == (rung, n)), key=lambda reg: sign * _mean(pts[(rung, n, reg)]))
 
 
+CHOICE_SIZES = (1024, 4096, 16384)   # the sizes whose mean picks a rung's one ridge (cortex_scaling_ridge_heldout.yaml)
+
+
+def chosen_ridge(data: dict, rung: str, backend: str = "rate") -> float:
+    """One ridge for every size of a rung: of the ridges run at every one of CHOICE_SIZES (seeds
+    0-4), the one with the best mean metric over those sizes. cortex_scaling_ridge_heldout.yaml
+    runs each rung at it on other seeds, so the choice is not made on the score it is judged by."""
+    pts = ridge_points(data, backend)
+    ridges = {reg for b, _, reg in pts if b == rung}
+    ok = [reg for reg in ridges if all((rung, n, reg) in pts for n in CHOICE_SIZES)]
+    sign = 1 if RUNGS[rung][4] else -1
+    return max(ok, key=lambda reg: sign * sum(_mean(pts[(rung, n, reg)]) for n in CHOICE_SIZES))
+
+
 def ridge_table(data: dict, backend: str) -> str:
     """Per rung and size: the metric at each ridge (mean +- s.d. over the same seeds), the ladder's
     ridge, the best ridge, and its paired gain over the ladder's (* where its 95% t-interval over seeds

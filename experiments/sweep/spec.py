@@ -204,12 +204,12 @@ def _pydantic_problems(path: Path, err: ValidationError) -> list[str]:
         if e["loc"][:1] == ("base",) and e["type"] == "string_type" and isinstance(e["input"], (dict, list)):
             continue   # the `base: path` reading of a list or of a {config, set} entry: not what was meant
         # drop pydantic's union branch tags (base.list[...].1.BaseEntry.config -> base.1.config)
-        e["loc"] = tuple(p for p in e["loc"] if not (isinstance(p, str) and (
+        where = tuple(p for p in e["loc"] if not (isinstance(p, str) and (
             p in ("str", "BaseEntry") or p.startswith(("list[", "function-after")))))
-        loc = ".".join(str(p) for p in e["loc"])
+        loc = ".".join(str(p) for p in where)
         message = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            message = "unknown key" + did_you_mean(e["loc"][-1], _keys_at(e["loc"][:-1]))
+            message = "unknown key" + did_you_mean(where[-1], _keys_at(where[:-1]))
         problems.append(f"{path}: {loc or '(top level)'}: {message}")
     return problems
 
