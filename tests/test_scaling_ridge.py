@@ -93,3 +93,43 @@ def test_the_held_out_sweep_reads_each_rung_at_the_ridge_its_rule_chooses():
         rung = Path(entry["config"]).name
         assert entry["set"]["cortex.readout.rls_reg_per_feature"] == readout.chosen_ridge(data, rung), rung
     assert sweep["seeds"][0] >= sweep["set"]["replicas"]   # no seed of the choice (0..replicas-1) is run again
+
+
+def test_the_held_out_table_holds_each_sizes_seed_mean_at_the_rungs_one_ridge():
+    """docs/results.md's held-out table, re-derived from ridge_heldout/replicas.csv: per rung the
+    ridge of the sweep file, the seed mean at each size (seeds 5-9 only), and the largest size's
+    paired advantage over the best smaller one."""
+    tool = load_tool("scaling_study")
+    rows = tool.read_csv(tool.STUDY / "ridge_heldout" / "replicas.csv")
+    if not rows:
+        pytest.skip("no held-out ridge sweep committed")
+    sweep = yaml.safe_load((ROOT / "configs" / "sweeps" / "cortex_scaling_ridge_heldout.yaml").read_text())
+    ridge = {Path(e["config"]).name: e["set"]["cortex.readout.rls_reg_per_feature"] for e in sweep["base"]}
+    seeds: dict = {}
+    for r in rows:
+        _, phase, metric, _, _ = tool.RUNGS[r["base"]]
+        assert float(r["cortex.readout.rls_reg_per_feature"]) == ridge[r["base"]]
+        seeds.setdefault((r["base"], int(r["cortex.n_units"])), {})[int(r["seed"]) + int(r["replica"])] = float(r[f"{phase}.{metric}"])
+    assert all(sorted(v) == [5, 6, 7, 8, 9] for v in seeds.values())
+    section = tool.RESULTS_MD.read_text().split(tool.START, 1)[1].split(tool.END, 1)[0]
+    first = "| rung | metric | ridge per feature |"
+    header = [c.strip() for c in next(ln for ln in section.splitlines() if ln.startswith(first)).strip("|").split("|")]
+    sizes = [int(c.replace(",", "")) for c in header[3:-1]]
+    labels = {v[0]: k for k, v in tool.RUNGS.items()}
+    table = section_table(section, first)
+    assert {labels[row[0]] for row in table} == {b for b, _ in seeds}
+    for row in table:
+        rung = labels[row[0]]
+        hb = tool.RUNGS[rung][4]
+        assert float(row[2]) == ridge[rung]
+        means = {}
+        for n, cell in zip(sizes, row[3:-1]):
+            got = seeds.get((rung, n))
+            assert (cell == "not run yet") == (got is None), (rung, n)
+            if got:
+                means[n] = np.mean(list(got.values()))
+                assert cell.split(" +- ")[0] == f"{means[n]:.3f}", (rung, n)
+        hi = max(means)
+        lo = (max if hb else min)((n for n in means if n != hi), key=means.get)
+        d = [(seeds[(rung, hi)][k] - seeds[(rung, lo)][k]) * (1 if hb else -1) for k in range(5, 10)]
+        assert row[-1].startswith(f"{hi:,} vs {lo:,}: {np.mean(d):+.3f} +- {np.std(d, ddof=1) / np.sqrt(5):.3f}"), rung

@@ -9,7 +9,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import (FIGURES, PROJECTED_AT, RUNGS, STRINGS, baseline_curves, chance, data_points, data_sizes,  # noqa: E402
-                          data_strings, load, missing, size_points, spiking_missing, spiking_points)
+                          data_strings, heldout_points, load, missing, size_points, spiking_missing, spiking_points)
 from scaling_readout import READOUT_RUNG, spiking_readout_points  # noqa: E402
 from scaling_tables import probe_cells  # noqa: E402
 
@@ -68,6 +68,11 @@ def ladder(data, plt, out: Path) -> Path:
         ax.set_xlim(min(sizes) / 1.5, max(sizes) * 1.5)
         xs = sorted(pts)
         ax.errorbar(xs, [np.mean(pts[x]) for x in xs], [np.std(pts[x]) for x in xs], marker="o", label="rate cortex")
+        held = heldout_points(data, rung)
+        if held:
+            xs = sorted(held)
+            ax.errorbar(xs, [np.mean(held[x]) for x in xs], [np.std(held[x]) for x in xs], marker="D", ms=4, mfc="white",
+                        ls="--", color="tab:blue", label="rate cortex, one ridge per rung (held-out seeds)")
         sp = spiking_points(data, rung)
         full = sorted(x for x in sp if x not in PROJECTED_AT)
         if full:

@@ -1,7 +1,8 @@
 """The readout in the scaling study (docs/results.md, "Language"), paired by seed: on the spiking cortex
 full RLS against RLS on a fixed projection of its features (cortex_scaling_spiking_projected.yaml);
 on both backends the readout at several ridges (cortex_scaling_ridge*.yaml,
-cortex_scaling_spiking_ridge*.yaml) against the ladder's one ridge."""
+cortex_scaling_spiking_ridge*.yaml) against the ladder's one ridge; and the rate size axis at one
+ridge per rung, chosen on the ridge sweeps' seeds and measured on others (cortex_scaling_ridge_heldout.yaml)."""
 from __future__ import annotations
 
 import functools
@@ -9,7 +10,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling_study import RATE_RIDGE, ROOT, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED, SPIKING_RIDGE, SPIKING_SWEEPS, rung_of  # noqa: E402
+from scaling_study import (HELDOUT, RATE_RIDGE, ROOT, RUNGS, SIZE_SWEEPS, SPIKING_PROJECTED, SPIKING_RIDGE,  # noqa: E402
+                          SPIKING_SWEEPS, heldout_seeds, rung_of)
 from study_tables import is_bias, mean_sd, num, paired, table  # noqa: E402
 
 READOUT_RUNG = "embedded_reber.yaml"   # the rung of SPIKING_PROJECTED
@@ -156,3 +158,23 @@ def ridge_summary(data: dict, backend: str) -> str:
                    f"({', '.join(f'{n:,} {noun}: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
                    f"{hi:,} {noun} are {how} {lo:,}, the best smaller size ({m:+.3f} +- {se:.3f}, the same seeds).")
     return " ".join(out)
+
+
+def heldout_table(data: dict) -> str:
+    """Per rung: its one ridge (chosen_ridge, on seeds 0-4) and the metric at each size on seeds 5-9
+    (mean +- s.d.), and the largest size's paired advantage over the best smaller one (* where its 95%
+    t-interval over seeds excludes 0)."""
+    got = {rung: pts for rung in RUNGS if (pts := heldout_seeds(data, rung))}
+    ridges = {r["base"]: float(r["cortex.readout.rls_reg_per_feature"]) for r in data[HELDOUT]["replicas"]}
+    sizes = sorted({n for pts in got.values() for n in pts})
+    rows = []
+    for rung, pts in got.items():
+        label, phase, metric, _, hb = RUNGS[rung]
+        hi, sign = max(pts), 1 if hb else -1
+        lo = max((n for n in pts if n != hi), key=lambda n: sign * _mean(pts[n]), default=None)
+        m, se, k = paired(pts[hi], pts[lo], hb) if lo else (float("nan"), float("nan"), 0)
+        rows.append([label, f"{phase}.{metric}", f"{ridges[rung]:g}"]
+                    + [mean_sd(list(pts[n].values())) if n in pts else "not run yet" for n in sizes]
+                    + [f"{hi:,} vs {lo:,}: {m:+.3f} +- {se:.3f}" + (" *" if is_bias(m, se, k) else "") if k else ""])
+    return table(["rung", "metric", "ridge per feature"] + [f"{n:,}" for n in sizes]
+                 + ["largest minus the best smaller size (paired, s.e.)"], rows) if rows else ""

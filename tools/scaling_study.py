@@ -31,7 +31,8 @@ FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- language:start -->", "<!-- language:end -->"
 SWEEPS = ("size", "large", "huge", "data", "data_small", "data_large", "data_huge", "baselines", "baselines_data", "lstm_converge",
           "spiking", "spiking_ladder", "spiking_ladder_large", "spiking_ladder_huge", "spiking_projected",
-          "spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled", "ridge", "ridge_memory", "ridge_memory_low")
+          "spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled", "ridge", "ridge_memory", "ridge_memory_low",
+          "ridge_heldout")
 # the spiking LIF cortex with full RLS: embedded Reber, and the other rungs (100-1,600 neurons; 4,000)
 SPIKING_SWEEPS = ("spiking", "spiking_ladder", "spiking_ladder_large")
 SPIKING_PROJECTED = "spiking_projected"   # embedded Reber on the spiking cortex with the projected readout
@@ -47,6 +48,9 @@ SPIKING_RIDGE = ("spiking_ridge", "spiking_ridge_ladder", "spiking_ridge_scaled"
 # the rate cortex at other ridges per feature than its rung configs' own (0.001; agreement 0.25): the finite-state
 # rungs x 0.01-10, the memory rungs x 0.0001, three of them x 0.00001
 RATE_RIDGE = ("ridge", "ridge_memory", "ridge_memory_low")
+# the rate size axis (16-16,384 units, STRINGS strings) with one ridge per rung for every size, chosen on
+# RATE_RIDGE's seeds 0-4 (scaling_readout.chosen_ridge) and run on seeds 5-9
+HELDOUT = "ridge_heldout"
 SIZE_SWEEPS = ("size", "large", "huge")   # the size axis at STRINGS strings: 16-4,096, 16,384, 65,536 units
 DATA_SWEEPS = ("data", "data_small", "data_large", "data_huge")   # the data axis: 50 / 200 / 5,000 strings (1,000: the size sweeps)
 RATE_SWEEPS = SIZE_SWEEPS + DATA_SWEEPS   # the rate cortex's points of cortex_scaling.yaml
@@ -106,6 +110,20 @@ def size_points(data: dict, rung: str) -> dict[int, list[float]]:
             if r["base"] == rung:   # both sweeps train on STRINGS strings
                 out.setdefault(int(r["cortex.n_units"]), []).append(num(r[_col(rung)]))
     return out
+
+
+def heldout_seeds(data: dict, rung: str) -> dict[int, dict[int, float]]:
+    """HELDOUT's points of a rung: size -> seed -> the rung's metric."""
+    out: dict[int, dict[int, float]] = {}
+    for r in data[HELDOUT]["replicas"]:
+        if r["base"] == rung:
+            out.setdefault(int(r["cortex.n_units"]), {})[int(r["seed"]) + int(r["replica"])] = num(r[_col(rung)])
+    return out
+
+
+def heldout_points(data: dict, rung: str) -> dict[int, list[float]]:
+    """HELDOUT's points of a rung as size_points gives the ladder's: size -> every seed's value."""
+    return {n: list(seeds.values()) for n, seeds in heldout_seeds(data, rung).items()}
 
 
 def _ladder_rows(data: dict, kind: str) -> list[tuple[str, dict]]:
@@ -221,7 +239,7 @@ def render(data: dict) -> str:
     """The generated part of docs/results.md's language section."""
     from scaling_tables import (cka_table, criterion_table, data_table, fit_table, lstm_table, probe_table, size_table,
                                 spiking_size_table, strict_table, strings_or_units_table, wall_table)
-    from scaling_readout import ridge_summary, ridge_table, spiking_readout_table
+    from scaling_readout import heldout_table, ridge_summary, ridge_table, spiking_readout_table
     from scaling_verdicts import (backend_summary, criterion_summary, lstm_summary, missing_note, spiking_probe_summary,
                                   spiking_readout_summary, spiking_verdict, strings_or_units_summary, verdict)
 
@@ -235,6 +253,10 @@ def render(data: dict) -> str:
               "`cortex_scaling_ridge*.yaml`; the ladder's ridge, each rung config's own: the size sweeps' runs):",
               "", ridge, "", ridge_summary(data, "rate"), ""]
              if (ridge := ridge_table(data, "rate")) else []),
+           *(["The rate size axis at one ridge per rung for every size, the ridge with the best mean over 1,024 / 4,096 / "
+              "16,384 units on the ridge sweeps' seeds 0-4, measured on seeds 5-9 (`cortex_scaling_ridge_heldout.yaml`; "
+              "mean +- s.d. over the 5 seeds):", "", held, ""]
+             if (held := heldout_table(data)) else []),
            "Spiking cortex (the network of `embedded_reber_spiking.yaml` on every rung; mean +- s.d. over seeds; "
            "full RLS up to 4,000 neurons, "
            + ", ".join(f"RLS on a fixed projection to {d:,} dimensions at {n:,} (`cortex_scaling_spiking_ladder_huge.yaml`; "

@@ -10,7 +10,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_fits import differs, first_meeting  # noqa: E402
 from scaling_study import (RUNGS, STRINGS, baseline_means, baseline_points, chance, data_sizes, data_strings,  # noqa: E402
-                           missing, size_points, spiking_missing, spiking_points)
+                           heldout_points, missing, size_points, spiking_missing, spiking_points)
 from scaling_tables import (WORDS, against_lstm, baseline_to_criterion, probe_cells, probe_mean, span_text,  # noqa: E402
                             strings_or_units, to_criterion, to_criterion_cell, trend)
 from scaling_readout import spiking_readout_points  # noqa: E402
@@ -67,7 +67,9 @@ def backend_summary(data: dict) -> list[str]:
     """Per backend: the rungs whose metric rises, saturates, peaks or stays flat with size, and
     those at n-gram or chance level at their best size."""
     out = []
-    for backend, get, unit in (("rate", size_points, "units"), ("spiking", spiking_points, "neurons")):
+    for backend, get, unit in (("rate cortex", size_points, "units"),
+                               ("rate cortex at one ridge per rung (chosen on seeds 0-4, measured on seeds 5-9)", heldout_points, "units"),
+                               ("spiking cortex", spiking_points, "neurons")):
         got = {rung: pts for rung in RUNGS if len(pts := get(data, rung)) >= 2}
         if not got:
             continue
@@ -81,7 +83,7 @@ def backend_summary(data: dict) -> list[str]:
             names = [f"**{RUNGS[r][0]}**" for r, pts in got.items() if level(data, r, pts) == kind]
             if names:
                 parts.append(f"{words}: {', '.join(names)}")
-        out.append(f"- {backend} cortex ({span[0]:,}-{span[-1]:,} {unit}, {len(got)} rungs): " + "; ".join(parts) + ".")
+        out.append(f"- {backend} ({span[0]:,}-{span[-1]:,} {unit}, {len(got)} rungs): " + "; ".join(parts) + ".")
     return out
 
 
