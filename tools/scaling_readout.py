@@ -102,6 +102,14 @@ def _best_ridge(pts: dict, rung: str, n: int) -> float:
     return max((reg for b, m, reg in pts if (b, m) == (rung, n)), key=lambda reg: sign * _mean(pts[(rung, n, reg)]))
 
 
+def _largest_vs_best_smaller(by_size: dict[int, dict[int, float]], hb: bool) -> tuple[int, int | None, tuple]:
+    """(the largest size, the smaller size with the best seed mean, the largest's paired advantage
+    over it: paired's (mean, s.e., n); n 0 where there is one size only)."""
+    hi = max(by_size)
+    lo = max((n for n in by_size if n != hi), key=lambda n: (1 if hb else -1) * _mean(by_size[n]), default=None)
+    return hi, lo, paired(by_size[hi], by_size[lo], hb) if lo else (float("nan"), float("nan"), 0)
+
+
 CHOICE_SIZES = (1024, 4096, 16384)   # the sizes whose mean picks a rung's one ridge (cortex_scaling_ridge_heldout.yaml)
 
 
@@ -150,9 +158,7 @@ def ridge_summary(data: dict, backend: str) -> str:
             continue
         hb = RUNGS[rung][4]
         best = {n: _best_ridge(pts, rung, n) for n in sizes}
-        hi = sizes[-1]
-        lo = max(sizes[:-1], key=lambda n: (1 if hb else -1) * _mean(pts[(rung, n, best[n])]))
-        m, se, k = paired(pts[(rung, hi, best[hi])], pts[(rung, lo, best[lo])], hb)
+        hi, lo, (m, se, k) = _largest_vs_best_smaller({n: pts[(rung, n, best[n])] for n in sizes}, hb)
         how = ("better than" if m > 0 else "worse than") if is_bias(m, se, k) else "level with"
         out.append(f"{RUNGS[rung][0]}, each size at its best ridge "
                    f"({', '.join(f'{n:,} {noun}: ridge {best[n]:g}, {_mean(pts[(rung, n, best[n])]):.3f}' for n in sizes)}): "
@@ -170,9 +176,7 @@ def heldout_table(data: dict) -> str:
     rows = []
     for rung, pts in got.items():
         label, phase, metric, _, hb = RUNGS[rung]
-        hi, sign = max(pts), 1 if hb else -1
-        lo = max((n for n in pts if n != hi), key=lambda n: sign * _mean(pts[n]), default=None)
-        m, se, k = paired(pts[hi], pts[lo], hb) if lo else (float("nan"), float("nan"), 0)
+        hi, lo, (m, se, k) = _largest_vs_best_smaller(pts, hb)
         rows.append([label, f"{phase}.{metric}", f"{ridges[rung]:g}"]
                     + [mean_sd(list(pts[n].values())) if n in pts else "not run yet" for n in sizes]
                     + [f"{hi:,} vs {lo:,}: {m:+.3f} +- {se:.3f}" + (" *" if is_bias(m, se, k) else "") if k else ""])
