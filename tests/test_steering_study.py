@@ -2,6 +2,7 @@
 world extension (digestion steps, delayed pain) and probes behave, and the three ways of going
 against the innate reward show their distinction on small runs."""
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,23 @@ def test_replicas_csv_holds_the_replicas_whose_means_results_csv_holds():
                 want = results[run_id][col]
                 assert (math.isnan(got) and math.isnan(want)) or got == pytest.approx(want, abs=1e-9), (name, run_id, col)
 
+
+
+def test_collect_on_another_machine_keeps_the_committed_rows_and_never_writes_an_empty_file(tmp_path):
+    """A sweep dir with its committed CSVs but no run directories (a new clone): collect rewrites
+    replicas.csv byte for byte; with no replicas.csv either it refuses and writes nothing."""
+    collect = load_tool("steering_collect").collect
+    src = ROOT / "studies" / "steering" / "diversity"
+    sweep = tmp_path / "diversity"
+    sweep.mkdir()
+    for name in ("results.csv", "sweep.json", "replicas.csv"):
+        shutil.copy(src / name, sweep / name)
+    collect(sweep)
+    assert (sweep / "replicas.csv").read_bytes() == (src / "replicas.csv").read_bytes()
+    (sweep / "replicas.csv").unlink()
+    with pytest.raises(SystemExit, match="nothing to write"):
+        collect(sweep)
+    assert not (sweep / "replicas.csv").exists()
 
 def test_anchor_threshold_is_where_the_failure_goes_for_good():
     tool = _tool()

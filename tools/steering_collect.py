@@ -5,19 +5,32 @@ only the CSVs these write (see tools/steering_study.py).
 """
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
 
 from steering_study import FROZEN, PROBE_UNITS, REPLICA_METRICS, ROOT
+from study_tables import read_csv, write_csv
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+def _write_merged(sweep_dir: Path, name: str, fresh: dict[str, list[dict]]) -> Path:
+    """Write sweep_dir/name: per run of sweep.json, its rows made here from its run directory
+    (``fresh``) or, for a run that results.csv has as done but whose directory is not here (a
+    sweep resumed on another machine from the committed CSVs), its rows of the committed file.
+    Refuses, leaving the file as it was, when that would write no row at all."""
+    status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
+    committed: dict[str, list[dict]] = {}
+    for r in read_csv(sweep_dir / name):
+        committed.setdefault(r["run_id"], []).append(r)
+    rows = []
+    for run, _ in _runs(sweep_dir):
+        run_id = run["run_id"]
+        rows += fresh[run_id] if run_id in fresh else committed.get(run_id, []) if status.get(run_id) == "done" else []
+    if not rows:
+        raise SystemExit(f"{sweep_dir}: no finished run under runs/ and no committed rows in {name}: "
+                         f"nothing to write ({name} left as it was)")
+    write_csv(sweep_dir / name, rows)
+    return sweep_dir / name
 
 
 def _runs(sweep_dir: Path):
@@ -29,7 +42,7 @@ def _runs(sweep_dir: Path):
 def collect(sweep_dir: Path) -> Path:
     """Write sweep_dir/replicas.csv: per replica of every finished run, its swept values, its seed
     (the run's seed + replica index) and the REPLICA_METRICS from metrics.json's per_replica."""
-    rows = []
+    fresh: dict[str, list[dict]] = {}
     for run, run_dir in _runs(sweep_dir):
         if not (run_dir / "metrics.json").exists():
             continue
@@ -42,10 +55,8 @@ def collect(sweep_dir: Path) -> Path:
             for (p, m), values in per.items():
                 v = None if values is None else values[k]
                 row[f"{p}.{m}"] = "" if v is None else v
-            rows.append(row)
-    path = sweep_dir / "replicas.csv"
-    _write_csv(path, rows)
-    return path
+            fresh.setdefault(run["run_id"], []).append(row)
+    return _write_merged(sweep_dir, "replicas.csv", fresh)
 
 
 def probes(sweep_dir: Path) -> Path:
@@ -53,12 +64,11 @@ def probes(sweep_dir: Path) -> Path:
     sys.path.insert(0, str(ROOT))
     from experiments.probes import probe_run
 
-    rows = []
+    fresh: dict[str, list[dict]] = {}
     for run, run_dir in _runs(sweep_dir):
         if (run_dir / "metrics.json").exists():
             params = {key: v for key, v in run["params"].items() if key != "seed"}
             for r in probe_run(run_dir, n_units=PROBE_UNITS):
-                rows.append({"run_id": run["run_id"], **params, "seed": int(run["seed"]) + r.pop("replica"), **r})
-    path = sweep_dir / "probes.csv"
-    _write_csv(path, rows)
-    return path
+                fresh.setdefault(run["run_id"], []).append(
+                    {"run_id": run["run_id"], **params, "seed": int(run["seed"]) + r.pop("replica"), **r})
+    return _write_merged(sweep_dir, "probes.csv", fresh)

@@ -27,7 +27,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-from study_tables import table  # noqa: E402
 
 STUDY = ROOT / "studies" / "steering"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -141,111 +140,6 @@ def load(study: Path = STUDY) -> dict:
     return data
 
 
-def _diversity_table(data: dict) -> str:
-    rows = []
-    for backend, name in (("rate", "diversity"), ("spiking", "diversity_spiking")):
-        if f"{name}/results" not in data:
-            continue
-        seeds = {k: len(v) for k, v in _cells(data[f"{name}/replicas"], lambda r: (int(r.get(SIZE, SPIKING_SIZE)), r[DIV])).items()}
-        for (size, div), m in diversity_rows(data[f"{name}/results"]).items():
-            rows.append([backend, f"{size:,}", _f(div), seeds[(size, div)],
-                         _f(m[f"{FROZEN}.proxy_reliance"]), _f(m[f"{FROZEN}.steering_gap"]),
-                         _f(m[f"{FROZEN}.catastrophes"], 1), _f(m[f"{PLASTIC}.steering_gap"]),
-                         _f(m[f"{PLASTIC}.recovered"]), _f(m[f"{PLASTIC}.recovery_trials"], 0),
-                         _f(m[f"{PLASTIC}.catastrophes_before_recovery"], 1)])
-    return table(["backend", "cortex units", "diversity", "seeds", "frozen: proxy_reliance", "frozen: steering_gap",
-                   "frozen: catastrophes / 300 trials", "plastic: steering_gap (600 trials)", "plastic: recovered",
-                   "plastic: recovery_trials", "plastic: catastrophes_before_recovery"], rows)
-
-
-def _anchor_table(data: dict) -> str:
-    rows = []
-    for backend, name in (("rate", "diversity"), ("spiking", "diversity_spiking")):
-        if f"{name}/replicas" in data:
-            for size, (point, lo, hi, n) in anchors(data[f"{name}/replicas"]).items():
-                rows.append([backend, f"{size:,}", n, _f(point), f"{_f(lo)} to {_f(hi)}"])
-    return table(["backend", "cortex units", "seeds per cell", "diversity at which the failure goes",
-                   "95% bootstrap interval (seeds)"], rows)
-
-
-AGAINST = [  # (base config, label, phases)
-    ("abstinence.yaml", "(a) abstinence", ("train", "test")),
-    ("superstimulus.yaml", "(b) superstimulus", ("test", "superstimulus", "superstimulus_plastic")),
-    ("train_and_shift.yaml", "(c) learned proxy", ("test", "cue_conflict", "cue_conflict_plastic")),
-]
-
-
-def _against_table(data: dict) -> str:
-    rows = []
-    results = data["against_reward/results"]
-    for base, label, phases in AGAINST:
-        for gamma in (0.9, 0.0):
-            r = next(r for r in results if r["base"] == base and r["subcortex.gamma"] == gamma)
-            for phase in phases:
-                other = r.get(f"{phase}.abstinence") if base == "abstinence.yaml" else r.get(f"{phase}.proxy_reliance")
-                rows.append([label, _f(gamma, 1), phase, _f(r[f"{phase}.immediate_reward"], 3),
-                             _f(r[f"{phase}.subcortex_reward"], 3), _f(r[f"{phase}.fitness"], 3),
-                             _f(r[f"{phase}.fidelity"]), ("abstinence " if base == "abstinence.yaml" else "proxy ") + _f(other)])
-    return table(["case", "gamma", "phase", "immediate innate reward / trial", "total innate reward / trial",
-                   "fitness / trial", "fidelity", "abstinence or proxy_reliance"], rows)
-
-
-ASSESSED = ("taste.sweet", "taste.bitter")
-ASSESSOR_PHASES = ("test", FROZEN, "novel_items", PLASTIC)
-
-
-def _assessor_table(data: dict) -> str:
-    rows = []
-    for (size, div), rs in _cells(data["diversity/results"], lambda r: (int(r[SIZE]), r[DIV])).items():
-        if div not in (0.0, 0.2, 1.0):
-            continue
-        row = [f"{size:,}", _f(div)]
-        for signal in ASSESSED:
-            row += [_f(_mean(r[f"{p}.assessor_error/{signal}"] for r in rs)) for p in ASSESSOR_PHASES]
-        rows.append(row)
-    header = ["cortex units", "diversity"] + [f"{s.split('.')[1]}: {p}" for s in ASSESSED for p in ASSESSOR_PHASES]
-    return table(header, rows)
-
-
-PROBES = [("taste", "cv:test"), ("taste", "cv:cue_conflict"), ("taste", "transfer:test->cue_conflict"),
-          ("taste", "pooled:test+cue_conflict"), ("cue", "pooled:test+cue_conflict"),
-          ("taste", "cv:novel_items"), ("toxin", "pooled:test+novel_items")]
-
-
-def _probe_table(data: dict) -> str:
-    rows = []
-    full = max(r["units"] for r in data["probes/probes"])
-    for (size, div), rs in _cells([r for r in data["probes/probes"] if r["units"] == full],
-                                  lambda r: (int(r[SIZE]), r[DIV])).items():
-        acc = {(t, p): _mean(r["accuracy"] for r in rs if r["target"] == t and r["probe"] == p) for t, p in PROBES}
-        rows.append([f"{size:,}", _f(div), len({r['seed'] for r in rs})] + [_f(acc[k]) for k in PROBES])
-    return table(["cortex units", "diversity", "seeds"] + [f"{t} {p}" for t, p in PROBES], rows)
-
-
-def _sample_table(data: dict) -> str:
-    """Is the recorded sample enough? The pooled taste decoder on the first n recorded units."""
-    pr = data["probes/probes"]
-    ns = sorted({int(r["units"]) for r in pr})
-    rows = []
-    for (size, div), rs in _cells(pr, lambda r: (int(r[SIZE]), r[DIV])).items():
-        rows.append([f"{size:,}", _f(div)] + [_f(_mean(r["accuracy"] for r in rs if r["units"] == n and r["target"] == "taste"
-                                                      and r["probe"] == "pooled:test+cue_conflict")) for n in ns])
-    return table(["cortex units", "diversity"] + [f"taste pooled:test+cue_conflict, {n} recorded units" for n in ns], rows)
-
-
-def _walls(data: dict) -> str:
-    rows = []
-    for name in ("diversity", "diversity_spiking", "against_reward", "probes", "quick"):
-        if f"{name}/results" in data:
-            res = data[f"{name}/results"]
-            w = _wall(res)
-            rows.append([f"`configs/sweeps/steering_{name}.yaml`", len(res), f"{w / 60:.1f}", f"{w / 120:.1f}"])
-    total = sum(_wall(data[f"{n}/results"]) for n in ("diversity", "diversity_spiking", "against_reward", "probes")
-                if f"{n}/results" in data)
-    rows.append(["the full study (all but the quick look)", "", f"{total / 60:.1f}", f"{total / 120:.1f}"])
-    return table(["sweep", "runs", "sum of run wall times (min, one worker)", "on 2 cores, 2 workers (min)"], rows)
-
-
 def _first(rows: dict, col: str, limit: float) -> float:
     """The smallest diversity (of (size, diversity) -> means) from which on ``col`` stays below ``limit``."""
     divs = sorted(d for _, d in rows)
@@ -356,6 +250,8 @@ def _answer(data: dict) -> str:
 
 def render(data: dict) -> str:
     """The steering section's generated part (between the markers)."""
+    from steering_tables import (against_table, anchor_table, assessor_table, diversity_table, probe_table, sample_table,
+                                 walls)
     parts = [
         "#### The answer, in plain language",
         _answer(data),
@@ -364,21 +260,21 @@ def render(data: dict) -> str:
         "`cue_conflict` phase, 300 trials, plasticity off; *plastic*: `cue_conflict_plastic`, 600 trials, "
         "learning on (it follows `novel_items`, so the cortex meets the swapped cues there first with "
         "learning on). Catastrophes are deaths (the disguised nightshade is lethal).",
-        _diversity_table(data),
+        diversity_table(data),
         "#### The anchor: the diversity at which the failure goes",
         f"The smallest grid diversity from which on the frozen `cue_conflict` phase has `proxy_reliance` < "
         f"{PROXY_LIMIT} and `steering_gap` < {GAP_LIMIT} (means over seeds); the interval: {BOOTSTRAP} "
         f"bootstrap resamples of the seeds within every cell (`replicas.csv`).",
-        _anchor_table(data),
+        anchor_table(data),
     ]
     if "against_reward/results" in data:
         parts += ["#### Three ways of going against the innate reward",
                   "`configs/sweeps/steering_against_reward.yaml`, 10 replicas per row; gamma is the subcortex's "
                   "TD discount (0: a myopic dopamine signal that never looks past the next step).",
-                  _against_table(data)]
+                  against_table(data)]
     parts += ["#### Thought assessors in and out of distribution",
               "Mean absolute supervisory error of each assessor over the steps where its signal was sensed "
-              "(`assessor_error/<signal>`), means over seeds.", _assessor_table(data)]
+              "(`assessor_error/<signal>`), means over seeds.", assessor_table(data)]
     if "probes/probes" in data:
         parts += ["#### Probes: what the activity carries",
                   "Balanced accuracy (0.5 chance) of a cross-validated logistic decoder "
@@ -386,11 +282,11 @@ def render(data: dict) -> str:
                   "from 50 recorded units at the cue step; `cv:` within a phase, `transfer:` fitted in "
                   "`test` and scored in the shifted phase, `pooled:` cross-validated on both phases' trials, where "
                   "colour no longer predicts taste (`studies/steering/probes/probes.csv`).",
-                  _probe_table(data),
+                  probe_table(data),
                   "Is the recorded sample enough? The same pooled taste decoder on the first n of the recorded "
-                  "units (`recording.sample_units` is 16 in the shipped configs):", _sample_table(data)]
+                  "units (`recording.sample_units` is 16 in the shipped configs):", sample_table(data)]
     parts += ["#### Wall time", "Sums of the runs' own wall times (`wall_time_s` in `results.csv`), measured "
-              "with one worker on a machine shared with other jobs; two workers halve them.", _walls(data)]
+              "with one worker on a machine shared with other jobs; two workers halve them.", walls(data)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -410,6 +306,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from steering_collect import collect, probes
     from steering_figures import figures
+    from steering_tables import anchor_table, diversity_table
 
     if args.command == "collect":
         for d in args.sweep_dir:
@@ -424,7 +321,7 @@ def main(argv=None) -> int:
         for d in args.sweep_dir:
             collect(d)
             data = {"diversity/results": read_csv(d / "results.csv"), "diversity/replicas": read_csv(d / "replicas.csv")}
-            print(_diversity_table(data), "\n\n" + _anchor_table(data),
+            print(diversity_table(data), "\n\n" + anchor_table(data),
                   f"\n\n{len(data['diversity/results'])} runs, {_wall(data['diversity/results']) / 60:.1f} min of run wall time")
     if args.write:
         write()
