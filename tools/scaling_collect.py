@@ -14,7 +14,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling_study import RATE_SWEEPS, ROOT, STUDY  # noqa: E402
-from study_tables import read_csv, write_csv  # noqa: E402
+from study_tables import merge_committed, read_csv, write_csv  # noqa: E402
 
 sys.path.insert(0, str(ROOT))
 
@@ -34,11 +34,8 @@ def collect(sweep_dir: Path) -> Path:
     directory is not here (a sweep resumed on another machine from the committed CSVs) keeps its
     rows of the committed replicas.csv / failed.csv."""
     status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
-    committed: dict[str, list[dict]] = {}
-    for r in read_csv(sweep_dir / "replicas.csv"):
-        committed.setdefault(r["run_id"], []).append(r)
     errors = {r["run_id"]: r for r in read_csv(sweep_dir / "failed.csv")}
-    failed, rows = [], []
+    failed, fresh = [], {}
     for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
         run_id, run_dir = run["run_id"], sweep_dir / "runs" / run["run_id"]
         params = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in run["params"].items()}
@@ -55,16 +52,13 @@ def collect(sweep_dir: Path) -> Path:
             metrics = json.loads((run_dir / "metrics.json").read_text())
             per = {f"{ph}.{k}": v for ph, d in metrics.items() if isinstance(d, dict)
                    for k, v in d.get("per_replica", {}).items()}
-            for i in range(len(next(iter(per.values())))):
-                rows.append({"run_id": run_id, "base": Path(run["base"]).name, **params, "replica": i,
-                             **{k: v[i] for k, v in per.items()}})
-        elif status.get(run_id) == "done":
-            rows += committed.get(run_id, [])
+            fresh[run_id] = [{"run_id": run_id, "base": Path(run["base"]).name, **params, "replica": i,
+                              **{k: v[i] for k, v in per.items()}} for i in range(len(next(iter(per.values()))))]
     if failed:
         write_csv(sweep_dir / "failed.csv", failed)
     else:
         (sweep_dir / "failed.csv").unlink(missing_ok=True)
-    write_csv(sweep_dir / "replicas.csv", rows)
+    write_csv(sweep_dir / "replicas.csv", merge_committed(sweep_dir, "replicas.csv", fresh))
     return sweep_dir / "replicas.csv"
 
 

@@ -10,22 +10,13 @@ import sys
 from pathlib import Path
 
 from steering_study import FROZEN, PROBE_UNITS, REPLICA_METRICS, ROOT
-from study_tables import read_csv, write_csv
+from study_tables import merge_committed, write_csv
 
 
 def _write_merged(sweep_dir: Path, name: str, fresh: dict[str, list[dict]]) -> Path:
-    """Write sweep_dir/name: per run of sweep.json, its rows made here from its run directory
-    (``fresh``) or, for a run that results.csv has as done but whose directory is not here (a
-    sweep resumed on another machine from the committed CSVs), its rows of the committed file.
-    Refuses, leaving the file as it was, when that would write no row at all."""
-    status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
-    committed: dict[str, list[dict]] = {}
-    for r in read_csv(sweep_dir / name):
-        committed.setdefault(r["run_id"], []).append(r)
-    rows = []
-    for run, _ in _runs(sweep_dir):
-        run_id = run["run_id"]
-        rows += fresh[run_id] if run_id in fresh else committed.get(run_id, []) if status.get(run_id) == "done" else []
+    """Write sweep_dir/name (study_tables.merge_committed: a done run's committed rows are kept where
+    its directory is not here); refuses, leaving the file as it was, when that would be no row at all."""
+    rows = merge_committed(sweep_dir, name, fresh)
     if not rows:
         raise SystemExit(f"{sweep_dir}: no finished run under runs/ and no committed rows in {name}: "
                          f"nothing to write ({name} left as it was)")

@@ -27,6 +27,21 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         w.writerows(rows)
 
 
+def merge_committed(sweep_dir: Path, name: str, fresh: dict[str, list[dict]]) -> list[dict]:
+    """The rows of sweep_dir/name, run by run in sweep.json's order: a run's rows made from its run
+    directory (``fresh``) or, for a run that results.csv has as done but whose directory is not here
+    (a sweep resumed on another machine from the committed CSVs), its rows of the committed file."""
+    status = {r["run_id"]: r["status"] for r in read_csv(sweep_dir / "results.csv")}
+    committed: dict[str, list[dict]] = {}
+    for r in read_csv(sweep_dir / name):
+        committed.setdefault(r["run_id"], []).append(r)
+    rows = []
+    for run in json.loads((sweep_dir / "sweep.json").read_text())["runs"]:
+        run_id = run["run_id"]
+        rows += fresh[run_id] if run_id in fresh else committed.get(run_id, []) if status.get(run_id) == "done" else []
+    return rows
+
+
 def num(x) -> float:
     """A cell as a float (NaN if it is empty or not a number)."""
     try:
