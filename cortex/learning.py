@@ -131,8 +131,10 @@ class OnlinePredictor:
                 targets = one_hot(inputs[kk, at], self.n_inputs, self.dtype)
                 raw = self.learn_block(feats, targets, weights, step0 + s, 0)
                 hold = on & ~known  # last active row of a replica: predicted with the newest weights
-                if hold.any():
-                    raw = np.where(hold[..., None], self.readout.predict(feats), raw)
+                held = np.flatnonzero(hold.any(axis=1))
+                if held.size:  # at most one row per replica: predict that row, not the whole block
+                    j = np.argmax(hold, axis=1)
+                    raw[held, j[held]] = self.readout.predict(feats[np.arange(k), j])[held]
             else:
                 raw = self.readout.predict(feats)
             probs[:, s:e] = self.readout.distribution(raw)

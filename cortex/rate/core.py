@@ -17,7 +17,7 @@ Steps are counted from ``reset``; padding steps count too.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse
@@ -133,8 +133,9 @@ class RateCortex(LearnsOnline, CortexBase):
     def _trace_step(self, j: int, r_prev: np.ndarray, row: np.ndarray, active: np.ndarray | None) -> None:
         """Hook called after each step (e-prop keeps eligibility traces here)."""
 
-    def _loop(self, drive: np.ndarray, active: np.ndarray, j0: int, step0: int, check: bool) -> None:
-        """Advance b steps; write r_t into buffer rows j0.. . drive (K, b, N) = a (U x_t + b)."""
+    def _loop(self, drive: Callable[[int], np.ndarray], active: np.ndarray, j0: int, step0: int, check: bool) -> None:
+        """Advance b = active.shape[1] steps; write r_t into buffer rows j0.. . drive(j) (K, N) =
+        a (U x_t + b) of step j, made when it is needed (a (K, b, N) block of it would stream through memory)."""
         n, buf, decay, csr = self.params.n_units, self._buf, self._decay, self._csr
         wa = self._Wa if csr is None else None
         v, r = self._v, self._r
@@ -143,7 +144,8 @@ class RateCortex(LearnsOnline, CortexBase):
         traces = type(self)._trace_step is not RateCortex._trace_step  # skip the no-op call per step
         all_on = active.all(axis=0)
         with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are caught below
-            for j in range(drive.shape[1]):
+            for j in range(active.shape[1]):
+                d = drive(j)
                 if csr is None:
                     rec = np.matmul(wa, r[:, :, None], out=m)[..., 0]
                 else:
@@ -151,11 +153,11 @@ class RateCortex(LearnsOnline, CortexBase):
                 if all_on[j]:
                     v *= decay
                     v += rec
-                    v += drive[:, j]
+                    v += d
                     a = None
                 else:
                     a = active[:, j]
-                    v = np.where(a[:, None], decay * v + rec + drive[:, j], v)
+                    v = np.where(a[:, None], decay * v + rec + d, v)
                 out = buf[:, j0 + j, :n]
                 if tanh:
                     np.tanh(v, out=out)
@@ -168,9 +170,11 @@ class RateCortex(LearnsOnline, CortexBase):
                     raise NumericalError(step0 + j, STATE, nonfinite_replicas(v))
         self._v, self._r = v, r.copy()
 
-    def _advance(self, drive: np.ndarray, x_held: np.ndarray, active: np.ndarray, j0: int, step0: int) -> np.ndarray:
-        """Run a block (step0 = global step of its first row); returns its features (K, b, F)."""
-        n, b = self.params.n_units, drive.shape[1]
+    def _advance(self, drive: Callable[[int], np.ndarray], x_held: np.ndarray, active: np.ndarray, j0: int,
+                 step0: int) -> np.ndarray:
+        """Run a block (step0 = global step of its first row; ``drive`` as in ``_loop``); returns
+        its features (K, b, F)."""
+        n, b = self.params.n_units, active.shape[1]
         rows = self._buf[:, j0:j0 + b]
         rows[..., n:n + self.n_inputs] = x_held
         snap = self._snapshot()
@@ -214,8 +218,9 @@ class RateCortex(LearnsOnline, CortexBase):
         step0 = self._step
 
         def features(s: int, e: int) -> np.ndarray:
-            drive = self._Ua[kk, inputs[:, s:e]] + self._ba[:, None]
-            feats = self._advance(drive, x_held[:, s:e], active[:, s:e], 0, step0 + s)
+            block = inputs[:, s:e]
+            feats = self._advance(lambda j: self._Ua[kk[:, 0], block[:, j]] + self._ba, x_held[:, s:e],
+                                  active[:, s:e], 0, step0 + s)
             activity[:, s:e] = feats[:, :, self.sample]
             return feats
 
@@ -240,7 +245,7 @@ class RateCortex(LearnsOnline, CortexBase):
             on = loop.running
             x = np.where(on[:, None], x, self._x)
             drive = np.matmul(x[:, None, :], self._Ua) + self._ba[:, None]
-            feats = self._advance(drive, x[:, None], on[:, None], loop.row, loop.step)[:, 0]
+            feats = self._advance(lambda j: drive[:, j], x[:, None], on[:, None], loop.row, loop.step)[:, 0]
             out = loop.output(feats, feats.copy(), feats[:, self.sample].copy())
             ex = exchange(t, out)
             loop.answer(ex, feats, feats.copy())
