@@ -21,11 +21,11 @@ def test_every_sequence_metric_is_documented():
         assert f"| `{name}` |" in README, name
 
 
-def _readme_numbers():
+def _tool(name: str):
     import importlib.util
 
-    path = Path(__file__).resolve().parent.parent / "tools" / "readme_numbers.py"
-    spec = importlib.util.spec_from_file_location("readme_numbers", path)
+    path = Path(__file__).resolve().parent.parent / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,13 +34,30 @@ def _readme_numbers():
 def test_readme_measured_table_is_rendered_from_the_committed_runs():
     import json
 
-    tool = _readme_numbers()
+    tool = _tool("readme_numbers")
     numbers = json.loads(tool.NUMBERS.read_text())
     # every measurement the table uses was run with the config and overrides the tool names today
     assert {k: (v["config"], v["overrides"]) for k, v in numbers["measurements"].items()} == \
         {k: (c, list(o)) for k, (c, o) in tool.MEASUREMENTS.items()}
     section = README.split(tool.START, 1)[1].split(tool.END, 1)[0].strip()
     assert section == tool.render(numbers).strip(), "run: python tools/readme_numbers.py --write"
+
+
+def test_readme_benchmark_numbers_are_rendered_from_the_committed_bench_runs():
+    """Every benchmark figure in the README is rendered from bench/results.json, the committed
+    output of tools/bench_numbers.py, so none can drift from the runs that made it."""
+    import json
+
+    tool = _tool("bench_numbers")
+    results = json.loads(tool.RESULTS.read_text())
+    assert {k: len(results[k]) for k in tool.BENCHES} == {k: runs for k, (_, runs) in tool.BENCHES.items()}
+    assert {k: v["overrides"] for k, v in results["scale_runs"].items()} == tool.SCALE_RUNS
+    section = README.split(tool.START, 1)[1].split(tool.END, 1)[0].strip()
+    assert section == tool.render(results).strip(), "run: python tools/bench_numbers.py --write"
+    # the keys issue 12 accepts the cortex by, at every size it names
+    rate = results["rate_cortex"][0]
+    assert set(rate["full_vs_handwritten"]) == {"1024", "4096", "16384", "65536"}
+    assert {"4000", "8000"} <= set(results["spiking_cortex"][0]["ours_vs_handwritten_by_size"])
 
 
 @pytest.mark.slow
@@ -51,7 +68,7 @@ def test_committed_readme_numbers_are_what_the_code_gives_today(name, tmp_path):
 
     import numpy as np
 
-    tool = _readme_numbers()
+    tool = _tool("readme_numbers")
     committed = json.loads(tool.NUMBERS.read_text())["measurements"][name]["metrics"]
     fresh = tool.measure([name])[name]["metrics"]
     for phase, block in committed.items():
