@@ -24,7 +24,8 @@
   The readout is the delta rule there (RLS keeps an F x F matrix per replica: 2.6 GB at 8,000
   units) and its time is left out, as above.
 - ``closed_vs_open``: our closed loop (``run`` with a network operation and a trivial ``exchange``
-  every ``--env-step-ms``) divided by our open loop at the same step, for the same simulated time.
+  every ``--env-step-ms``) divided by our open loop at the same step, for the same simulated time
+  (rounds of both back to back, the median of the per-round ratios).
 
 Usage: python bench/spiking_cortex.py [--sim-s 40] [--replicas 3] [--env-step-ms 20] [--sizes 4000,8000]
        [--size-sim-s 10] [--repeats 5] [--set key=value ...]   (--sizes '' skips the sizes)
@@ -49,15 +50,18 @@ from cortex.base import Exchange, Modulators  # noqa: E402
 from cortex.spiking.params import SpikingParams  # noqa: E402
 
 
-def _timed(fn, repeats: int) -> float:
-    """Fastest wall time of ``repeats`` calls after one untimed warm-up call (s)."""
-    fn()
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
+def _rounds(fns, repeats: int) -> np.ndarray:
+    """Wall times (repeats, len(fns)): after one untimed call of each, ``repeats`` rounds that call
+    every function once, back to back, so that a load change moves every column of a round."""
+    for fn in fns:
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    times = np.empty((repeats, len(fns)))
+    for r in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            times[r, i] = time.perf_counter() - start
+    return times
 
 
 def _cortex(p: SpikingParams, K: int, n_in: int):
@@ -169,7 +173,6 @@ def main() -> None:
     Tq = int(round(args.sim_s * 1e3 / q.step_ms))
     sym_q = rng.integers(0, n_in, (K, Tq))
     cortex = _cortex(q, K, n_in)
-    open_s = _timed(lambda: cortex.run_sequence(sym_q, np.ones((K, Tq), bool)), args.repeats)
 
     def exchange(step, out):
         x = np.zeros((K, n_in))
@@ -177,7 +180,9 @@ def main() -> None:
         mods = Modulators(dopamine=np.zeros(K), supervisory=np.zeros((K, 0)), plastic=np.ones(K, bool))
         return Exchange(inputs=x, modulators=mods, action=np.full(K, -1), done=np.zeros(K, bool))
 
-    closed_s = _timed(lambda: cortex.run(Tq, exchange, np.eye(n_in)[sym_q[:, 0]]), args.repeats)
+    loop_times = _rounds([lambda: cortex.run_sequence(sym_q, np.ones((K, Tq), bool)),
+                          lambda: cortex.run(Tq, exchange, np.eye(n_in)[sym_q[:, 0]])], args.repeats)
+    open_s, closed_s = np.median(loop_times, axis=0)
     target = cortex.target
     del cortex
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
@@ -186,11 +191,11 @@ def main() -> None:
         "ours_vs_handwritten": round(float(np.median(nets / hands)), 3),
         "ours_incl_readout_vs_handwritten": round(float(np.median(walls / hands)), 3),
         "round_ratios": [round(float(r), 3) for r in nets / hands],
-        "closed_vs_open": round(closed_s / open_s, 3),
+        "closed_vs_open": round(float(np.median(loop_times[:, 1] / loop_times[:, 0])), 3),
         "ours_s": round(float(np.median(walls)), 3), "handwritten_s": round(float(np.median(hands)), 3),
         "ours_readout_s": round(min(readout_s[1:]), 3), "step_ms": p.step_ms,
-        "closed_s": round(closed_s, 3), "open_s": round(open_s, 3), "env_step_ms": q.step_ms,
-        "closed_s_per_env_step": round(closed_s / Tq, 6),
+        "closed_s": round(float(closed_s), 3), "open_s": round(float(open_s), 3), "env_step_ms": q.step_ms,
+        "closed_s_per_env_step": round(float(closed_s) / Tq, 6),
         "sim_s": args.sim_s, "n_units": p.n_units, "replicas": K, "target": target,
         "blas_threads": os.environ["OPENBLAS_NUM_THREADS"], **by_size,
     }))

@@ -1,6 +1,7 @@
 """Re-make the README's benchmark numbers: the bench scripts' ratios and the runs at scale.
 
     python tools/bench_numbers.py            # run everything (~20 min on a quiet 2-core machine), write bench/results.json
+    python tools/bench_numbers.py --only spiking_cortex   # re-run some (the others are kept from the JSON)
     python tools/bench_numbers.py --write    # re-render the README block from the JSON (no runs)
 
 Runs the bench scripts (``BENCHES``: each some times, as subprocesses, one after the other:
@@ -31,7 +32,7 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 #: script -> (arguments, runs)
 BENCHES = {
     "rate_cortex": ([], 3),
-    "spiking_cortex": (["--size-sim-s", "5"], 2),
+    "spiking_cortex": (["--size-sim-s", "5"], 4),  # single ratios move by up to ~0.1 on a shared VM
     "sweep_overhead": ([], 1),
 }
 #: name -> overrides of configs/language/embedded_reber.yaml
@@ -85,6 +86,8 @@ def _by_size(runs: list[dict], key: str, sizes, digits: int = 2) -> str:
 def render(results: dict) -> str:
     """The README block (without markers) from the JSON."""
     rate, spk, scale = results["rate_cortex"], results["spiking_cortex"], results["scale_runs"]
+    gits = {m["git"][:10] for m in results["measured"].values()}
+    days = {m["date"] for m in results["measured"].values()}
     sizes = (1024, 4096, 16384, 65536)
     loads = [r["load_avg_1min"] for r in rate]
     mem = " / ".join(f"{r['peak_rss']} ({r['estimate']})" for r in (rate[0]["memory_mib"][str(n)] for n in sizes))
@@ -94,7 +97,7 @@ def render(results: dict) -> str:
     big, three = scale["65536x1"], scale["16384x3"]
     sweep = results["sweep_overhead"][0]
     return "\n".join([
-        f"Measured by `python tools/bench_numbers.py` on {results['date']} (git {results['git'][:10]}; "
+        f"Measured by `python tools/bench_numbers.py` on {' / '.join(sorted(days))} (git {' / '.join(sorted(gits))}; "
         f"{len(rate)} runs of `bench/rate_cortex.py`, {len(spk)} of `bench/spiking_cortex.py --size-sim-s 5`, "
         f"load {min(loads):.1f}-{max(loads):.1f}); each figure is the median over the runs, their range in "
         "brackets; the outputs are in `bench/results.json`.",
@@ -136,20 +139,29 @@ def write_readme(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="only re-render the README block from the JSON")
+    parser.add_argument("--only", nargs="+", choices=[*BENCHES, "scale_runs"], help="re-run only these")
     args = parser.parse_args(argv)
     if not args.write:
         sys.path.insert(0, str(ROOT))
         from experiments.rundir import git_info
 
-        results = {"git": git_info()["hash"], "date": date.today().isoformat(), "scale_runs": {}}
+        only = set(args.only or [*BENCHES, "scale_runs"])
+        results = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else {}
+        git, today = git_info()["hash"], date.today().isoformat()
+        results.update(git=git, date=today)
+        measured = results.setdefault("measured", {})  # part -> the commit and day it was run at
         save = lambda: RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")  # noqa: E731
         for script, (extra, runs) in BENCHES.items():
-            results[script] = []
+            if script not in only:
+                continue
+            results[script], measured[script] = [], {"git": git, "date": today}
             for i in range(runs):
                 print(f"[bench_numbers] {script} {' '.join(extra)} ({i + 1}/{runs})", file=sys.stderr, flush=True)
                 results[script].append(run_bench(script, extra))
                 save()  # a run that fails later loses nothing measured before it
-        for name, overrides in SCALE_RUNS.items():
+        if "scale_runs" in only:
+            results["scale_runs"], measured["scale_runs"] = {}, {"git": git, "date": today}
+        for name, overrides in SCALE_RUNS.items() if "scale_runs" in only else ():
             print(f"[bench_numbers] {SCALE_CONFIG} {' '.join(overrides)}", file=sys.stderr, flush=True)
             results["scale_runs"][name] = {"overrides": overrides, **run_at_scale(overrides)}
             save()
