@@ -99,7 +99,7 @@ def render(results: dict) -> str:
     return "\n".join([
         f"Measured by `python tools/bench_numbers.py` on {' / '.join(sorted(days))} (git {' / '.join(sorted(gits))}; "
         f"{len(rate)} runs of `bench/rate_cortex.py`, {len(spk)} of `bench/spiking_cortex.py --size-sim-s 5`, "
-        f"load {min(loads):.1f}-{max(loads):.1f}); each figure is the median over the runs, their range in "
+        f"load {min(loads):.1f}-{max(loads):.1f} during the rate runs); each figure is the median over the runs, their range in "
         "brackets; the outputs are in `bench/results.json`.",
         "",
         "- Rate cortex, 1,024 / 4,096 / 16,384 / 65,536 units (float64, one replica): `full_vs_handwritten` "
