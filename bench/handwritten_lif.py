@@ -156,7 +156,7 @@ def runner(p, symbols: np.ndarray, n_inputs: int, seed: int = 0):
             i, t = np.asarray(mon.i[state["seen"]:]), np.asarray(mon.t_[state["seen"]:]) * 1e3
             state["seen"], state["rep"] = int(mon.num_spikes), state["rep"] + 1
             step = np.minimum(((t - t0) // p.step_ms).astype(int), T - 1)
-            np.bincount(i * T + step, minlength=K * p.n_units * T)
+            np.bincount(i * T + step, minlength=K * p.n_units * T)  # the per-step counts the cortex bins too
             return time.perf_counter() - start
 
     return run

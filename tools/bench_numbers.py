@@ -9,7 +9,7 @@ run it on a quiet machine), and the two runs at scale that
 issue 12 accepts the rate cortex by (``SCALE_RUNS``: embedded Reber, 1,000 training strings, at
 65,536 units x 1 replica and 16,384 x 3; each one ``neurosteer run`` process, whose peak resident
 memory is read from the kernel's accounting of that child). Every output lands in
-``bench/results.json`` with the git hash, date and load. The block between the ``bench:start`` /
+``bench/results.json`` with the commit and date each part ran at. The block between the ``bench:start`` /
 ``bench:end`` markers of README.md is rendered from that JSON by :func:`render` (medians over the
 runs, with their range), and tests/test_docs.py checks that the README holds exactly that.
 """
@@ -25,6 +25,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from study_tables import replace_block  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -92,7 +95,6 @@ def render(results: dict) -> str:
     loads = [r["load_avg_1min"] for r in rate]
     mem = " / ".join(f"{r['peak_rss']} ({r['estimate']})" for r in (rate[0]["memory_mib"][str(n)] for n in sizes))
     steps = " / ".join(f"{round(sum(r['steps_per_s'][str(n)]['full'] for r in rate) / len(rate)):,}" for n in sizes)
-    by_size = lambda key: " / ".join(_stat([r[key][str(n)] for r in spk]) for n in (4000, 8000))  # noqa: E731
     cpu = " / ".join(_stat([r["by_size_s"][str(n)]["cpu_ratio"] for r in spk]) for n in (4000, 8000))
     big, three = scale["65536x1"], scale["16384x3"]
     sweep = results["sweep_overhead"][0]
@@ -118,7 +120,7 @@ def render(results: dict) -> str:
         f"{_stat([r['ours_vs_handwritten'] for r in spk])} ({_stat([r['ours_incl_readout_vs_handwritten'] for r in spk])} "
         f"with the readout ours also trains); `closed_vs_open` {_stat([r['closed_vs_open'] for r in spk])}. "
         f"On cpp_standalone at 4,000 / 8,000 neurons (`ours_vs_handwritten_by_size`, 5 s simulated): "
-        f"{by_size('ours_vs_handwritten_by_size')} (CPU-time ratios {cpu}).",
+        f"{_by_size(spk, 'ours_vs_handwritten_by_size', (4000, 8000))} (CPU-time ratios {cpu}).",
         f"- Embedded Reber at scale (`{SCALE_CONFIG}`, 1,000 training strings, in-degree 100, `projected_rls`): "
         f"65,536 units x 1 replica {big['wall_s'] / 60:.1f} min, {big['peak_rss_mib']:,} MiB peak, test "
         f"`longrange_accuracy` {big['test_longrange_accuracy']:.3f}; 16,384 units x 3 replicas "
@@ -130,10 +132,7 @@ def render(results: dict) -> str:
 
 
 def write_readme(results: dict) -> None:
-    text = README.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{render(results)}\n{END}{tail}")
+    replace_block(README, START, END, render(results))
 
 
 def main(argv=None) -> int:
@@ -148,7 +147,6 @@ def main(argv=None) -> int:
         only = set(args.only or [*BENCHES, "scale_runs"])
         results = json.loads(RESULTS.read_text()) if args.only and RESULTS.exists() else {}
         git, today = git_info()["hash"], date.today().isoformat()
-        results.update(git=git, date=today)
         measured = results.setdefault("measured", {})  # part -> the commit and day it was run at
         save = lambda: RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")  # noqa: E731
         for script, (extra, runs) in BENCHES.items():
@@ -161,10 +159,10 @@ def main(argv=None) -> int:
                 save()  # a run that fails later loses nothing measured before it
         if "scale_runs" in only:
             results["scale_runs"], measured["scale_runs"] = {}, {"git": git, "date": today}
-        for name, overrides in SCALE_RUNS.items() if "scale_runs" in only else ():
-            print(f"[bench_numbers] {SCALE_CONFIG} {' '.join(overrides)}", file=sys.stderr, flush=True)
-            results["scale_runs"][name] = {"overrides": overrides, **run_at_scale(overrides)}
-            save()
+            for name, overrides in SCALE_RUNS.items():
+                print(f"[bench_numbers] {SCALE_CONFIG} {' '.join(overrides)}", file=sys.stderr, flush=True)
+                results["scale_runs"][name] = {"overrides": overrides, **run_at_scale(overrides)}
+                save()
     write_readme(json.loads(RESULTS.read_text()))
     return 0
 

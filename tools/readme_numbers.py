@@ -22,6 +22,9 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+from study_tables import replace_block  # noqa: E402
+
 NUMBERS = ROOT / "tools" / "readme_numbers.json"
 README = ROOT / "README.md"
 START, END = "<!-- measured:start -->", "<!-- measured:end -->"
@@ -158,10 +161,7 @@ def render(numbers: dict) -> str:
 
 
 def write_readme(numbers: dict) -> None:
-    text = README.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    README.write_text(f"{head}{START}\n{render(numbers)}\n{END}{tail}")
+    replace_block(README, START, END, render(numbers))
 
 
 def measure(names: list[str]) -> dict:

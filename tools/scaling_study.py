@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
-from study_tables import baseline_name, fmt, num, read_csv  # noqa: E402
+from study_tables import baseline_name, fmt, num, read_csv, replace_block  # noqa: E402
 
 STUDY = ROOT / "studies" / "scaling"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -288,10 +288,7 @@ def render(data: dict) -> str:
 
 def write(path: Path = RESULTS_MD) -> None:
     """Replace the text between the language markers of docs/results.md with render(load())."""
-    text = path.read_text()
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{render(load())}\n{END}{tail}")
+    replace_block(path, START, END, render(load()))
 
 
 def main(argv=None) -> int:

@@ -27,6 +27,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+from study_tables import replace_block  # noqa: E402
 
 STUDY = ROOT / "studies" / "steering"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -292,10 +293,7 @@ def render(data: dict) -> str:
 
 def write(path: Path = RESULTS_MD) -> None:
     """Re-render the generated part of the steering section of ``path`` in place."""
-    text = path.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + START + "\n" + render(load()) + END + tail)
+    replace_block(path, START, END, render(load()).removesuffix("\n"))  # render ends its last line
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """CSV and markdown-table helpers shared by the study tools (scaling_study.py, universals_study.py and
 the modules they load): reading and writing CSVs, numbers from cells, formatting a value, a seed mean
-+- s.d., a markdown table, a baseline's name, and a paired-by-seed difference with its test."""
++- s.d., a markdown table, a baseline's name, a paired-by-seed difference with its test, and the\nrewriting of a generated block between two markers of a document."""
 from __future__ import annotations
 
 import csv
@@ -25,6 +25,14 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+
+
+def replace_block(path: Path, start: str, end: str, body: str) -> None:
+    """Rewrite the text between the marker lines ``start`` and ``end`` of ``path`` with ``body``."""
+    text = path.read_text()
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}")
 
 
 def merge_committed(sweep_dir: Path, name: str, fresh: dict[str, list[dict]]) -> list[dict]:

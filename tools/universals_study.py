@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tools"))
 from scaling_fits import first_meeting  # noqa: E402
-from study_tables import baseline_name, fmt, is_bias, mean_sd, num, paired, read_csv, table, write_csv  # noqa: E402
+from study_tables import (baseline_name, fmt, is_bias, mean_sd, num, paired, read_csv, replace_block, table,  # noqa: E402
+                          write_csv)
 
 STUDY = ROOT / "studies" / "universals"
 RESULTS_MD = ROOT / "docs" / "results.md"
@@ -299,10 +300,8 @@ def write(path: Path = RESULTS_MD) -> None:
     """Replace the text between the universals markers of docs/results.md with render(load())."""
     text = path.read_text()
     if START not in text:
-        text = text.rstrip() + f"\n\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    path.write_text(f"{head}{START}\n{render(load())}\n{END}{tail}")
+        path.write_text(text.rstrip() + f"\n\n{START}\n{END}\n")
+    replace_block(path, START, END, render(load()))
 
 
 # -- from run directories ----------------------------------------------------------------------------------

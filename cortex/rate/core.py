@@ -208,7 +208,8 @@ class RateCortex(LearnsOnline, CortexBase):
         inputs, active = self.sequence_inputs(inputs, active)
         plasticity = self.sequence_plasticity(plasticity, inputs.shape)
         k, t_len = inputs.shape
-        kk = np.arange(k)[:, None]
+        replicas = np.arange(k)
+        kk = replicas[:, None]
         x_held = one_hot(inputs, self.n_inputs, self.dtype)  # also validates the symbol range
         if not active.all():  # a padding step keeps the last active input
             last = last_active(active)
@@ -218,9 +219,8 @@ class RateCortex(LearnsOnline, CortexBase):
         step0 = self._step
 
         def features(s: int, e: int) -> np.ndarray:
-            block = inputs[:, s:e]
-            feats = self._advance(lambda j: self._Ua[kk[:, 0], block[:, j]] + self._ba, x_held[:, s:e],
-                                  active[:, s:e], 0, step0 + s)
+            block, ua, ba = inputs[:, s:e], self._Ua, self._ba  # the block's weights (e-prop changes them after it)
+            feats = self._advance(lambda j: ua[replicas, block[:, j]] + ba, x_held[:, s:e], active[:, s:e], 0, step0 + s)
             activity[:, s:e] = feats[:, :, self.sample]
             return feats
 
